@@ -1,0 +1,1 @@
+"""Contracts: the messages that cross the bus, their Avro schemas, codec and validation."""

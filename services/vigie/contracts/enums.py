@@ -1,0 +1,133 @@
+"""Closed vocabularies shared by every message.
+
+The values mirror the Avro enums in ``schemas/avro/``; each Avro enum has a ``default`` symbol
+(``OTHER`` / ``UNKNOWN``) so that adding a symbol later stays FULL_TRANSITIVE compatible.
+"""
+
+from enum import StrEnum
+
+
+class EventStatus(StrEnum):
+    """CAP 1.2 ``status``: exercises and tests are routed like real events and stay flagged."""
+
+    ACTUAL = "ACTUAL"
+    EXERCISE = "EXERCISE"
+    TEST = "TEST"
+
+
+class MessageType(StrEnum):
+    """CAP 1.2 ``msgType`` restricted to what a partner may send."""
+
+    NEW = "NEW"
+    UPDATE = "UPDATE"
+    CANCEL = "CANCEL"
+
+
+class Category(StrEnum):
+    """Taxonomy of what a landlord reports around its buildings."""
+
+    STAFF_AGGRESSION = "STAFF_AGGRESSION"  # agression d'un personnel de proximité
+    STAFF_THREAT = "STAFF_THREAT"  # menace ou intimidation d'un personnel
+    DAMAGE = "DAMAGE"  # dégradation de parties communes, équipements
+    GRAFFITI = "GRAFFITI"  # tags, inscriptions
+    FIRE = "FIRE"  # incendie (poubelles, caves, véhicules)
+    INTRUSION = "INTRUSION"  # intrusion dans locaux techniques, caves, toitures
+    SQUAT = "SQUAT"  # occupation illicite d'un logement
+    COMMON_AREA_OCCUPATION = "COMMON_AREA_OCCUPATION"  # occupation de halls, cages d'escalier
+    DRUG_DEALING = "DRUG_DEALING"  # point de deal, trafic
+    THEFT = "THEFT"  # vol, cambriolage de locaux
+    NOISE = "NOISE"  # nuisances sonores, tapage
+    ABANDONED_VEHICLE = "ABANDONED_VEHICLE"  # véhicule ventouse ou épave
+    RODEO = "RODEO"  # rodéo motorisé
+    WEAPON = "WEAPON"  # arme aperçue, tirs
+    OTHER = "OTHER"
+
+
+#: Categories that always travel the urgent-alert lane, whatever the sender chose.
+URGENT_CATEGORIES: frozenset[Category] = frozenset(
+    {Category.STAFF_AGGRESSION, Category.STAFF_THREAT, Category.WEAPON}
+)
+
+
+class Urgency(StrEnum):
+    IMMEDIATE = "IMMEDIATE"
+    EXPECTED = "EXPECTED"
+    FUTURE = "FUTURE"
+    PAST = "PAST"
+    UNKNOWN = "UNKNOWN"
+
+
+class Severity(StrEnum):
+    EXTREME = "EXTREME"
+    SEVERE = "SEVERE"
+    MODERATE = "MODERATE"
+    MINOR = "MINOR"
+    UNKNOWN = "UNKNOWN"
+
+
+class Certainty(StrEnum):
+    OBSERVED = "OBSERVED"
+    LIKELY = "LIKELY"
+    POSSIBLE = "POSSIBLE"
+    UNLIKELY = "UNLIKELY"
+    UNKNOWN = "UNKNOWN"
+
+
+class Force(StrEnum):
+    """PN: police nationale; GN: gendarmerie nationale."""
+
+    PN = "PN"
+    GN = "GN"
+
+
+class UnitKind(StrEnum):
+    CIRCONSCRIPTION = "CIRCONSCRIPTION"  # police: circonscription de sécurité publique
+    COMPAGNIE = "COMPAGNIE"  # gendarmerie: compagnie de départementale
+    BRIGADE = "BRIGADE"  # gendarmerie: brigade territoriale (autonome ou de proximité)
+    COMMAND_CENTRE = "COMMAND_CENTRE"  # CIC (police) or CORG (gendarmerie)
+
+
+class Lane(StrEnum):
+    """Urgent alerts travel their own topics and agents so no incident backlog delays them."""
+
+    ALERT = "ALERT"
+    INCIDENT = "INCIDENT"
+
+
+class LocateMethod(StrEnum):
+    """How the event was placed, in the order the locator tries them."""
+
+    SITE = "SITE"
+    COORDINATES = "COORDINATES"
+    INSEE = "INSEE"
+    POSTCODE = "POSTCODE"
+    DEFAULT = "DEFAULT"  # unplaced: the departmental command centres triage it by hand
+
+
+class DecisionStatus(StrEnum):
+    ROUTED = "ROUTED"
+    MANUAL_TRIAGE = "MANUAL_TRIAGE"
+
+
+class AckStatus(StrEnum):
+    """What a partner learns about its event; see docs/acknowledgements.md for sequences."""
+
+    ROUTED = "ROUTED"
+    REJECTED = "REJECTED"
+    DUPLICATE = "DUPLICATE"
+    EXPIRED = "EXPIRED"
+    ESCALATED = "ESCALATED"
+    TAKEN_IN_CHARGE = "TAKEN_IN_CHARGE"
+    PATROL_DISPATCHED = "PATROL_DISPATCHED"
+    CLOSED = "CLOSED"
+    TRANSFER_REQUESTED = "TRANSFER_REQUESTED"
+    TRANSFERRED = "TRANSFERRED"
+
+
+class ForceStatus(StrEnum):
+    """What a unit may say about an event routed to it."""
+
+    TAKEN_IN_CHARGE = "TAKEN_IN_CHARGE"
+    PATROL_DISPATCHED = "PATROL_DISPATCHED"
+    CLOSED = "CLOSED"
+    TRANSFER_REQUESTED = "TRANSFER_REQUESTED"

@@ -1,0 +1,49 @@
+"""Topic names: one topic per partner and per unit, so broker ACLs can isolate each of them.
+
+The scheme is ``<owner-kind>.<owner-id>.<stream>.v<major>``; the major version changes only
+with an incompatible contract (never, under FULL_TRANSITIVE evolution). See docs/topics.md.
+"""
+
+import re
+
+DEADLETTER = "vigie.deadletter.v1"
+REF_SITES = "ref.sites.v1"
+REF_COMPETENCE = "ref.competence.v1"
+REF_UNITS = "ref.units.v1"
+
+#: Partner input topics, matched by pattern so a new partner needs no worker restart.
+PARTNER_INCIDENTS_PATTERN = r"^partner\.[a-z0-9-]+\.incidents\.v1$"
+PARTNER_ALERTS_PATTERN = r"^partner\.[a-z0-9-]+\.alerts\.v1$"
+UNIT_STATUS_PATTERN = r"^force\.[a-z0-9-]+\.status\.v1$"
+
+_OWNER = re.compile(r"^(?:partner|force)\.([a-z0-9-]+)\.[a-z]+\.v\d+$")
+
+
+def partner_incidents(partner_id: str) -> str:
+    return f"partner.{partner_id}.incidents.v1"
+
+
+def partner_alerts(partner_id: str) -> str:
+    return f"partner.{partner_id}.alerts.v1"
+
+
+def partner_acks(partner_id: str) -> str:
+    return f"partner.{partner_id}.acks.v1"
+
+
+def unit_incidents(unit_id: str) -> str:
+    return f"force.{unit_id}.incidents.v1"
+
+
+def unit_alerts(unit_id: str) -> str:
+    return f"force.{unit_id}.alerts.v1"
+
+
+def unit_status(unit_id: str) -> str:
+    return f"force.{unit_id}.status.v1"
+
+
+def owner_of(topic: str) -> str | None:
+    """The partner or unit id a topic belongs to, or None for a topic outside the scheme."""
+    match = _OWNER.match(topic)
+    return match.group(1) if match else None
