@@ -1,0 +1,12 @@
+"""The ``vigie`` command: one typer sub-application per concern, registered here."""
+
+import typer
+
+app = typer.Typer(
+    name="vigie",
+    help="Vigie: event bus between social landlords and the police and gendarmerie of Oise.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+# Sub-applications register themselves below, one line each (keep the list sorted).
