@@ -10,3 +10,6 @@ app = typer.Typer(
 )
 
 # Sub-applications register themselves below, one line each (keep the list sorted).
+from vigie.cli.broker import broker_app  # noqa: E402
+
+app.add_typer(broker_app, name="broker")

@@ -1,0 +1,278 @@
+"""Run one Apache Kafka 4 node (KRaft, broker + controller) on loopback, without Docker.
+
+The jars come from Maven Central through ``deploy/kafka/pom.xml`` and are cached per pom
+content, so changing the pinned version fetches again and nothing else does. Storage is
+formatted once; data, logs and the pid live in the state folder and survive stop/start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from string import Template
+
+from vigie.settings import PROJECT_DIR, Settings
+
+KAFKA_CONF_DIR = PROJECT_DIR / "deploy" / "kafka"
+MIN_JAVA = 17
+
+
+class BrokerError(RuntimeError):
+    """The local broker could not be fetched, formatted, started or stopped."""
+
+
+@dataclass(frozen=True)
+class LocalBroker:
+    """One local broker: its ports and folders, derived from settings."""
+
+    settings: Settings
+
+    @property
+    def state_dir(self) -> Path:
+        return self.settings.state_dir
+
+    @property
+    def data_dir(self) -> Path:
+        return self.state_dir / "kafka-data"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "kafka.pid"
+
+    @property
+    def properties_file(self) -> Path:
+        return self.state_dir / "server.properties"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.settings.broker_port}"
+
+    @property
+    def libs_dir(self) -> Path:
+        digest = hashlib.sha256(self.settings.kafka_pom.read_bytes()).hexdigest()[:12]
+        return self.settings.cache_dir / f"kafka-libs-{digest}"
+
+    # -- fetch -------------------------------------------------------------------------------
+    def fetch(self) -> Path:
+        """Download the broker jars once; later calls return the cached folder."""
+        done_marker = self.libs_dir / ".complete"
+        if done_marker.exists():
+            return self.libs_dir
+        require_java()
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise BrokerError("Maven (mvn) is missing: install it, e.g. `apt-get install maven`.")
+        tmp = self.libs_dir.with_suffix(".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        cmd = [
+            mvn, "-q", "-B", "-f", str(self.settings.kafka_pom),
+            "dependency:copy-dependencies", "-DincludeScope=runtime",
+            f"-DoutputDirectory={tmp}",
+        ]
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BrokerError(f"Maven could not fetch Kafka:\n{result.stdout}\n{result.stderr}")
+        shutil.rmtree(self.libs_dir, ignore_errors=True)
+        tmp.rename(self.libs_dir)
+        done_marker.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
+        return self.libs_dir
+
+    # -- format ------------------------------------------------------------------------------
+    def _render_properties(self) -> None:
+        template = Template((KAFKA_CONF_DIR / "server.properties.template").read_text())
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.properties_file.write_text(
+            template.substitute(
+                broker_port=self.settings.broker_port,
+                controller_port=self.settings.controller_port,
+                log_dirs=self.data_dir,
+                partitions=self.settings.partitions,
+            )
+        )
+
+    def _java(self, main_class: str, *args: str) -> list[str]:
+        classpath = os.pathsep.join([str(self.libs_dir / "*")])
+        return [
+            java_binary(), *self.settings.kafka_heap.split(),
+            "-Dlog4j2.configurationFile=" + str(KAFKA_CONF_DIR / "log4j2.properties"),
+            f"-Dkafka.logs.dir={self.log_dir}",
+            "-cp", classpath, main_class, *args,
+        ]
+
+    def format_storage(self) -> None:
+        """Format the KRaft storage once: a formatted folder keeps its data across restarts."""
+        if (self.data_dir / "meta.properties").exists():
+            return
+        # Kafka cluster ids are url-safe base64 UUIDs (what `StorageTool random-uuid` prints).
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            self._java("kafka.tools.StorageTool", "format", "-t", cid,
+                       "-c", str(self.properties_file)),
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            raise BrokerError(f"Kafka storage format failed:\n{result.stdout}\n{result.stderr}")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        """The pid of the running broker, or None (a stale pid file is removed)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            self.pid_file.unlink(missing_ok=True)
+            return None
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists() and b"kafka.Kafka" not in cmdline.read_bytes():
+            self.pid_file.unlink(missing_ok=True)
+            return None
+        return pid
+
+    def start(self, timeout: float = 90.0) -> int:
+        """Fetch, format and start in the background; return once the broker answers."""
+        running = self.pid()
+        if running is not None:
+            return running
+        for port in (self.settings.broker_port, self.settings.controller_port):
+            if port_open(port):
+                raise BrokerError(f"port {port} is already in use by another process")
+        self.fetch()
+        self._render_properties()
+        self.format_storage()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        stdout = (self.log_dir / "kafka.out").open("ab")
+        process = subprocess.Popen(  # noqa: S603 - fixed command line
+            self._java("kafka.Kafka", str(self.properties_file)),
+            stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise BrokerError(
+                    f"Kafka exited with code {process.returncode}; see {self.log_dir}/kafka.out"
+                )
+            if port_open(self.settings.broker_port) and broker_answers(self.bootstrap):
+                return process.pid
+            time.sleep(0.3)
+        self.stop()
+        raise BrokerError(f"Kafka did not answer within {timeout:.0f}s; see {self.log_dir}")
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop gracefully (SIGTERM: controlled shutdown), SIGKILL after the timeout."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                break
+            time.sleep(0.2)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def kill(self) -> None:
+        """SIGKILL the broker, as a crash would (chaos and recovery tests)."""
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            while _alive(pid):
+                time.sleep(0.05)
+            self.pid_file.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (reaped or not by us)."""
+    with contextlib.suppress(ChildProcessError):
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped == pid:
+            return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.split(") ", 1)[1][:1] != "Z"
+
+
+def java_binary() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    java = shutil.which("java")
+    if java is None:
+        raise BrokerError(
+            f"Java >= {MIN_JAVA} is missing: install it, e.g. `apt-get install openjdk-17-jre-headless`."
+        )
+    return java
+
+
+def require_java() -> None:
+    """Kafka 4 needs Java 17 or newer: say so plainly instead of a JVM stack trace."""
+    result = subprocess.run(
+        [java_binary(), "-version"], capture_output=True, text=True, check=False
+    )
+    first = (result.stderr or result.stdout).splitlines()[0] if result.returncode == 0 else ""
+    try:
+        major = int(first.split('"')[1].split(".")[0])
+    except (IndexError, ValueError) as exc:
+        raise BrokerError(f"cannot read the Java version from: {first!r}") from exc
+    if major < MIN_JAVA:
+        raise BrokerError(f"Kafka 4 needs Java >= {MIN_JAVA}, found {major}.")
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def broker_answers(bootstrap: str, timeout: float = 5.0) -> bool:
+    """True when a Kafka client can fetch cluster metadata (the broker is really up)."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def probe() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        try:
+            await asyncio.wait_for(admin.start(), timeout)
+            await asyncio.wait_for(admin.list_topics(), timeout)
+            return True
+        except Exception:  # noqa: BLE001 - any failure means "not yet"
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+    try:
+        return asyncio.run(probe())
+    except RuntimeError:  # called from inside a running loop
+        print("broker_answers() must not run inside an event loop", file=sys.stderr)
+        return False
