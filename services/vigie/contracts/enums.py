@@ -49,6 +49,18 @@ URGENT_CATEGORIES: frozenset[Category] = frozenset(
 )
 
 
+class ReporterRole(StrEnum):
+    """Who at the landlord reported the event (PartnerEvent v2). Unknown roles read as OTHER."""
+
+    CARETAKER = "CARETAKER"  # gardien d'immeuble
+    LOCAL_AGENT = "LOCAL_AGENT"  # agent de proximité, médiateur
+    MANAGER = "MANAGER"  # responsable de secteur, gestionnaire
+    SECURITY_GUARD = "SECURITY_GUARD"  # agent de sécurité, surveillance
+    CALL_CENTRE = "CALL_CENTRE"  # centre d'appels, astreinte
+    TENANT = "TENANT"  # locataire (signalement relayé)
+    OTHER = "OTHER"
+
+
 class Urgency(StrEnum):
     IMMEDIATE = "IMMEDIATE"
     EXPECTED = "EXPECTED"

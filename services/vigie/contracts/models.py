@@ -22,6 +22,7 @@ from vigie.contracts.enums import (
     Lane,
     LocateMethod,
     MessageType,
+    ReporterRole,
     Severity,
     UnitKind,
     Urgency,
@@ -79,6 +80,9 @@ class PartnerEvent(_Model):
     persons_in_danger: bool = False
     description: str | None = None
     expires_at: datetime | None = None
+    # Added with schemas/avro/partner_event/v2.avsc; absent (None) in v1 messages.
+    source_system: str | None = None
+    reporter_role: ReporterRole | None = None
 
 
 class SiteRecord(_Model):
