@@ -13,3 +13,7 @@ app = typer.Typer(
 from vigie.cli.broker import broker_app  # noqa: E402
 
 app.add_typer(broker_app, name="broker")
+from vigie.cli.schema import decode_command, schema_app  # noqa: E402
+
+app.add_typer(schema_app, name="schema")
+app.command("decode")(decode_command)

@@ -1,0 +1,106 @@
+"""``vigie schema ...`` (contract checks) and ``vigie decode`` (read one binary message).
+
+``schema check`` is the CI gate for any change under ``schemas/avro``; ``decode`` is for
+operations: a dead-lettered payload or a captured Kafka value, shown as JSON. Decoded
+content may hold personal data: print it to a terminal, do not paste it into tickets.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigie.contracts.codec import SINGLE_OBJECT_MARKER, DecodeError, codec_for
+from vigie.contracts.evolution import check_all
+from vigie.contracts.mapping import to_jsonable
+from vigie.contracts.schemas import MODEL_OF_MESSAGE, SchemaLoadError, get_registry
+
+schema_app = typer.Typer(
+    help="Avro contracts: list versions and check FULL_TRANSITIVE evolution.",
+    no_args_is_help=True,
+)
+
+
+@schema_app.command("check")
+def check() -> None:
+    """Check every schema: parses, documented, FULL_TRANSITIVE, matches its model."""
+    console = Console()
+    try:
+        registry = get_registry()
+        problems = check_all(registry)
+    except SchemaLoadError as exc:
+        console.print(f"[red]cannot load schemas:[/red] {exc}")
+        raise typer.Exit(1) from None
+    table = Table(title=f"Avro contracts ({registry.root})")
+    table.add_column("message")
+    table.add_column("versions")
+    table.add_column("latest fingerprint")
+    table.add_column("result")
+    for message in registry.messages():
+        versions = registry.versions(message)
+        mine = [p for p in problems if p.message == message]
+        result = "[green]ok[/green]" if not mine else f"[red]{len(mine)} problem(s)[/red]"
+        table.add_row(
+            message,
+            ", ".join(f"v{v.version}" for v in versions),
+            versions[-1].fingerprint_hex,
+            result,
+        )
+    console.print(table)
+    if problems:
+        detail = Table(title="Problems")
+        for column in ("message", "check", "detail"):
+            detail.add_column(column)
+        for p in problems:
+            detail.add_row(p.message, p.check, p.detail)
+        console.print(detail)
+        raise typer.Exit(1)
+    console.print("[green]all schemas FULL_TRANSITIVE compatible[/green]")
+
+
+@schema_app.command("list")
+def list_versions() -> None:
+    """Every version of every message with its CRC-64-AVRO fingerprint (as on the wire)."""
+    table = Table(title="Schema versions")
+    for column in ("message", "version", "record", "fingerprint (LE hex)"):
+        table.add_column(column)
+    for v in get_registry():
+        table.add_row(v.message, f"v{v.version}", v.full_name, v.fingerprint_hex)
+    Console().print(table)
+
+
+def decode_command(
+    file: str = typer.Argument(..., help="Binary message file, or - for standard input."),
+) -> None:
+    """Print a binary Vigie message (Avro single-object encoding) as JSON."""
+    err = Console(stderr=True)
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        err.print(f"[red]cannot read {file}:[/red] {exc.strerror}")
+        raise typer.Exit(1) from None
+    if data[:2] != SINGLE_OBJECT_MARKER or len(data) < 10:
+        err.print("[red]not a Vigie message:[/red] no Avro single-object header (C3 01 + 8 bytes)")
+        raise typer.Exit(1)
+    version = get_registry().find_fingerprint(data[2:10])
+    if version is None:
+        err.print(f"[red]unknown schema fingerprint[/red] {data[2:10].hex()}")
+        raise typer.Exit(1)
+    codec = codec_for(MODEL_OF_MESSAGE[version.message])
+    try:
+        model = codec.decode(data)
+    except DecodeError as exc:
+        err.print(f"[red]{version.message} v{version.version}:[/red] {exc.reason}: {exc.detail}")
+        raise typer.Exit(1) from None
+    out = {
+        "message": version.message,
+        "writer_version": version.version,
+        "reader_version": codec.latest.version,
+        "value": to_jsonable(model),
+    }
+    sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
