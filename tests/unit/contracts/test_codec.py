@@ -1,0 +1,284 @@
+"""Codec: round trips, schema resolution in both directions, every rejection path."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import fastavro
+import pytest
+from pydantic import BaseModel
+
+from vigie.contracts import codec as codec_module
+from vigie.contracts.codec import (
+    DEFAULT_MAX_BYTES,
+    DecodeError,
+    MessageCodec,
+    codec_for,
+    decode,
+    encode,
+    recover_event_id,
+)
+from vigie.contracts.enums import Category, ReporterRole
+from vigie.contracts.models import Acknowledgement, DeadLetter, PartnerEvent, StatusUpdate
+from vigie.contracts.reasons import ReasonCode
+from vigie.contracts.schemas import SchemaRegistry, default_schema_dir, get_registry
+
+from .conftest import EVENT_ID, SECRET, make_event, samples
+
+
+def _reason(data: bytes, model_type: type[BaseModel] = PartnerEvent, **kw: int) -> DecodeError:
+    with pytest.raises(DecodeError) as info:
+        decode(data, model_type, **kw)
+    assert SECRET not in info.value.detail
+    return info.value
+
+
+@pytest.mark.parametrize("model", samples(), ids=lambda m: type(m).__name__)
+def test_every_message_round_trips(model: BaseModel) -> None:
+    data = encode(model)
+    assert data[:2] == b"\xc3\x01"
+    assert data[2:10] == codec_for(type(model)).latest.fingerprint
+    assert decode(data, type(model)) == model
+
+
+def test_timestamps_come_back_utc_aware_and_millisecond(event: PartnerEvent) -> None:
+    precise = event.model_copy(update={"sent_at": datetime(2025, 1, 2, 3, 4, 5, 678999, UTC)})
+    back = decode(encode(precise), PartnerEvent)
+    assert back.sent_at == datetime(2025, 1, 2, 3, 4, 5, 678000, UTC)
+    assert back.sent_at.tzinfo is not None and back.sent_at.utcoffset().total_seconds() == 0
+
+
+def test_naive_datetime_is_taken_as_utc_not_local_time(
+    event: PartnerEvent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fastavro alone would use time.mktime (local time): 10:00 UTC in Paris in July."""
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        naive = event.model_copy(update={"sent_at": datetime(2025, 7, 1, 12, 0)})
+        back = decode(encode(naive), PartnerEvent)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert back.sent_at == datetime(2025, 7, 1, 12, 0, tzinfo=UTC)
+
+
+def test_old_writer_v1_is_read_by_new_reader_v2(event: PartnerEvent) -> None:
+    data = encode(event, version=1)
+    v1 = get_registry().version("partner_event", 1)
+    assert data[2:10] == v1.fingerprint
+    back = decode(data, PartnerEvent)
+    assert back.source_system is None and back.reporter_role is None
+    assert back == event.model_copy(update={"source_system": None, "reporter_role": None})
+
+
+def test_new_writer_v2_is_read_with_old_reader_v1_by_fastavro(event: PartnerEvent) -> None:
+    registry = get_registry()
+    v1, v2 = registry.version("partner_event", 1), registry.version("partner_event", 2)
+    data = encode(event)
+    assert data[2:10] == v2.fingerprint
+    record = fastavro.schemaless_reader(io.BytesIO(data[10:]), v2.parsed, v1.parsed)
+    assert isinstance(record, dict)
+    assert "source_system" not in record and "reporter_role" not in record
+    assert record["event_id"] == EVENT_ID
+    assert record["category"] == "FIRE"
+    assert record["location"]["address"]["insee_code"] == "60057"
+
+
+def _schema_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "avro"
+    shutil.copytree(default_schema_dir(), root)
+    return root
+
+
+def test_unknown_enum_symbol_from_a_newer_writer_reads_as_default(
+    tmp_path: Path, event: PartnerEvent
+) -> None:
+    """A v3 writer adds a Category; today's reader must fall back to OTHER, not fail."""
+    root = _schema_copy(tmp_path)
+    raw = json.loads((root / "partner_event" / "v2.avsc").read_text())
+    category = next(f for f in raw["fields"] if f["name"] == "category")
+    category["type"]["symbols"].append("DRONE")
+    writer = fastavro.parse_schema(raw, named_schemas={})
+    record = event.model_dump()
+    record["category"] = "DRONE"
+    body = io.BytesIO()
+    fastavro.schemaless_writer(body, writer, record)
+    fingerprint = bytes.fromhex(
+        fastavro.schema.fingerprint(
+            fastavro.schema.to_parsing_canonical_form(writer), "CRC-64-AVRO"
+        )
+    )
+    # Unknown to today's registry: rejected cleanly...
+    data = b"\xc3\x01" + fingerprint + body.getvalue()
+    assert _reason(data).reason is ReasonCode.UNKNOWN_SCHEMA
+    # ...and once v3 ships, a v2 reader would still resolve it (enum default).
+    v2 = get_registry().version("partner_event", 2)
+    back = fastavro.schemaless_reader(io.BytesIO(body.getvalue()), writer, v2.parsed)
+    assert isinstance(back, dict) and back["category"] == Category.OTHER.value
+
+
+def test_reporter_role_enum_round_trips(event: PartnerEvent) -> None:
+    back = decode(encode(event), PartnerEvent)
+    assert back.reporter_role is ReporterRole.CARETAKER
+
+
+# --- rejections ---------------------------------------------------------------------------
+
+
+def test_empty_message() -> None:
+    assert _reason(b"").reason is ReasonCode.EMPTY_MESSAGE
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x00\x00\x00\x00\x07rest",  # Confluent framing (magic 0 + schema id)
+        b"\x01" + bytes(16) + b"x",  # Confluent GUID framing
+        b'{"event_id": "x"}',  # JSON
+        b"\xc3\x02" + bytes(20),  # right first byte, wrong version byte
+    ],
+)
+def test_wrong_marker(data: bytes) -> None:
+    assert _reason(data).reason is ReasonCode.BAD_MARKER
+
+
+@pytest.mark.parametrize("data", [b"\xc3", b"\xc3\x01", b"\xc3\x01\x12\x34"])
+def test_truncated_header(data: bytes) -> None:
+    assert _reason(data).reason is ReasonCode.TRUNCATED
+
+
+def test_unknown_fingerprint(event: PartnerEvent) -> None:
+    data = encode(event)
+    forged = data[:2] + bytes(8) + data[10:]
+    assert _reason(forged).reason is ReasonCode.UNKNOWN_SCHEMA
+
+
+def test_fingerprint_of_another_message_is_unknown_for_this_one() -> None:
+    ack = next(m for m in samples() if isinstance(m, Acknowledgement))
+    assert _reason(encode(ack), PartnerEvent).reason is ReasonCode.UNKNOWN_SCHEMA
+
+
+@pytest.mark.parametrize("model", samples(), ids=lambda m: type(m).__name__)
+def test_every_truncation_is_rejected(model: BaseModel) -> None:
+    data = encode(model)
+    for cut in range(1, len(data)):
+        err = _reason(data[:cut], type(model))
+        assert err.reason in {ReasonCode.TRUNCATED, ReasonCode.SCHEMA_VIOLATION}, cut
+    # Cuts inside the body are reported as truncation, not as a generic violation.
+    assert _reason(data[:-1], type(model)).reason is ReasonCode.TRUNCATED
+
+
+def test_trailing_bytes(event: PartnerEvent) -> None:
+    err = _reason(encode(event) + b"\x00\x01")
+    assert err.reason is ReasonCode.TRAILING_BYTES
+    assert err.detail == "2 bytes after the end of the record"
+
+
+def test_oversized_default_limit(event: PartnerEvent) -> None:
+    big = event.model_copy(update={"description": "x" * DEFAULT_MAX_BYTES})
+    data = encode(big)
+    assert len(data) > DEFAULT_MAX_BYTES
+    assert _reason(data).reason is ReasonCode.OVERSIZED
+    # A larger explicit limit lets it through (the business check then flags the length).
+    assert decode(data, PartnerEvent, max_bytes=len(data)).description == big.description
+
+
+def test_oversized_configurable(event: PartnerEvent, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = encode(event)
+    assert _reason(data, max_bytes=len(data) - 1).reason is ReasonCode.OVERSIZED
+    monkeypatch.setenv("VIGIE_MAX_MESSAGE_BYTES", "100")
+    small: MessageCodec[PartnerEvent] = MessageCodec(PartnerEvent)
+    assert small.max_bytes == 100
+    with pytest.raises(DecodeError) as info:
+        small.decode(data)
+    assert info.value.reason is ReasonCode.OVERSIZED
+
+
+def test_invalid_avro_body_is_a_schema_violation(event: PartnerEvent) -> None:
+    data = encode(event)
+    # event_id is first: replace its text by 2 invalid UTF-8 bytes (length varint 4 = 2 bytes).
+    id_len = 1 + 36
+    bad = data[:10] + b"\x04\xff\xfe" + data[10 + id_len :]
+    err = _reason(bad)
+    assert err.reason is ReasonCode.SCHEMA_VIOLATION
+    assert err.detail == "body is not valid Avro (UnicodeDecodeError)"
+
+
+def test_body_that_violates_the_model(tmp_path: Path) -> None:
+    """Valid Avro for a (rogue) writer schema, but not for the model: partner_id is a long."""
+    root = _schema_copy(tmp_path)
+    path = root / "status_update" / "v1.avsc"
+    raw = json.loads(path.read_text())
+    raw["fields"][1]["type"] = "long"  # unit_id
+    path.write_text(json.dumps(raw))
+    rogue = SchemaRegistry(root)
+    rogue_codec: MessageCodec[StatusUpdate] = MessageCodec(StatusUpdate, registry=rogue)
+    body = io.BytesIO()
+    record = {"event_id": EVENT_ID, "unit_id": 123456, "status": "CLOSED", "at": 0}
+    fastavro.schemaless_writer(body, rogue.latest("status_update").parsed, record)
+    data = b"\xc3\x01" + rogue.latest("status_update").fingerprint + body.getvalue()
+    with pytest.raises(DecodeError) as info:
+        rogue_codec.decode(data)
+    assert info.value.reason is ReasonCode.SCHEMA_VIOLATION
+    assert info.value.detail == "model violated at unit_id (string_type)"
+    assert "123456" not in info.value.detail
+
+
+def test_decode_error_carries_code_and_fixed_detail() -> None:
+    err = DecodeError(ReasonCode.TRUNCATED, "body ends before the record does")
+    assert str(err) == "TRUNCATED: body ends before the record does"
+    assert err.reason.message_fr.startswith("Message tronqué")
+
+
+def test_codec_is_cached_per_model_type() -> None:
+    assert codec_for(PartnerEvent) is codec_for(PartnerEvent)
+    assert codec_module._CODECS[PartnerEvent] is codec_for(PartnerEvent)
+
+
+# --- event id recovery ---------------------------------------------------------------------
+
+
+def test_recover_event_id_from_valid_truncated_and_corrupt(event: PartnerEvent) -> None:
+    data = encode(event)
+    assert recover_event_id(data) == EVENT_ID
+    assert recover_event_id(data[: 10 + 1 + 36]) == EVENT_ID
+    assert recover_event_id(data[: 10 + 1 + 35]) is None
+    corrupt = data[: 10 + 37] + b"\xff" * 30
+    assert recover_event_id(corrupt) == EVENT_ID
+    assert recover_event_id(encode(event, version=1)) == EVENT_ID
+    unknown_version = data[:2] + bytes(8) + data[10:]
+    assert recover_event_id(unknown_version) == EVENT_ID
+
+
+def test_recover_event_id_refuses_non_uuid_and_other_messages(event: PartnerEvent) -> None:
+    assert recover_event_id(b"") is None
+    assert recover_event_id(b"\x00" * 60) is None
+    not_uuid = event.model_copy(update={"event_id": "z" * 36})
+    assert recover_event_id(encode(not_uuid)) is None
+    short = event.model_copy(update={"event_id": "abc"})
+    assert recover_event_id(encode(short)) is None
+    ack = next(m for m in samples() if isinstance(m, Acknowledgement))
+    assert recover_event_id(encode(ack)) is None  # its first field is ack_id, not event_id
+
+
+def test_dead_letter_keeps_arbitrary_bytes() -> None:
+    dl = next(m for m in samples() if isinstance(m, DeadLetter))
+    assert decode(encode(dl), DeadLetter).payload == bytes(range(256))
+
+
+def test_event_with_all_optional_fields_empty() -> None:
+    minimal = PartnerEvent(
+        event_id=EVENT_ID,
+        partner_id="oise-habitat",
+        sent_at=datetime(2025, 1, 1, tzinfo=UTC),
+        occurred_at=datetime(2025, 1, 1, tzinfo=UTC),
+        category=Category.OTHER,
+    )
+    assert decode(encode(minimal), PartnerEvent) == minimal
+    assert make_event() != minimal
