@@ -207,9 +207,10 @@ def write(document: dict, output: Path) -> None:
     """gzip with a fixed mtime so that rebuilding identical data gives identical bytes."""
     payload = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("wb") as raw, gzip.GzipFile(
-        filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9
-    ) as gz:
+    with (
+        output.open("wb") as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as gz,
+    ):
         gz.write(payload)
 
 

@@ -116,7 +116,7 @@ def _distance_km(a: Commune, b: Commune) -> float:
 
 
 def _seat_name(commune: Commune) -> str:
-    """"Brigade de gendarmerie de Méru": French elision before a vowel is not attempted."""
+    """ "Brigade de gendarmerie de Méru": French elision before a vowel is not attempted."""
     return commune.name
 
 

@@ -17,3 +17,6 @@ from vigie.cli.schema import decode_command, schema_app  # noqa: E402
 
 app.add_typer(schema_app, name="schema")
 app.command("decode")(decode_command)
+from vigie.cli.route import route_app  # noqa: E402
+
+app.add_typer(route_app, name="route")

@@ -29,6 +29,8 @@ from vigie.contracts.models import CommuneInfo
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 COMMUNES_FILE = DATA_DIR / "communes-oise.json.gz"
+#: Cell size of the point-location grid (0.01° ≈ 730 m x 1.1 km at 49.4°N).
+GRID_CELL_DEG = 0.01
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,43 @@ class CommuneIndex:
         if postcodes is None:
             postcodes = {c.insee: c.postcodes for c in self._communes}
         self._postcode_pairs = self._pairs(postcodes)
+        #: Lazily built point-location grid, shared with ``with_postcodes`` clones.
+        self._lazy: dict[str, Any] = {}
+
+    def _build_grid(self) -> list[int | tuple[int, ...]]:
+        """A uniform grid of ``GRID_CELL_DEG`` cells over the bounding box.
+
+        Why: building a shapely Point and querying the STRtree costs tens of microseconds per
+        event through shapely's Python wrappers. The grid is computed once with the STRtree
+        and shapely's vectorised predicates: a cell lying within one commune and touching no
+        other answers with plain arithmetic; other cells keep their few candidate communes,
+        tested with ``intersects_xy`` on prepared polygons (no geometry is created). The
+        answers are those of ``tree.query(point, predicate="intersects")`` (lowest index on
+        overlap); a test checks it.
+        """
+        xmin, ymin, xmax, ymax = self.bounds
+        cell = GRID_CELL_DEG
+        nx = max(1, math.ceil((xmax - xmin) / cell))
+        ny = max(1, math.ceil((ymax - ymin) / cell))
+        xs, ys = np.meshgrid(xmin + np.arange(nx) * cell, ymin + np.arange(ny) * cell)
+        xs, ys = xs.ravel(), ys.ravel()
+        boxes = shapely.box(xs, ys, xs + cell, ys + cell)
+        box_idx, geom_idx = self._tree.query(boxes, predicate="intersects")
+        inside_box, inside_geom = self._tree.query(boxes, predicate="within")
+        within = set(zip(inside_box.tolist(), inside_geom.tolist(), strict=True))
+        candidates: list[list[int]] = [[] for _ in range(len(boxes))]
+        for b, g in zip(box_idx.tolist(), geom_idx.tolist(), strict=True):
+            candidates[b].append(g)
+        grid: list[int | tuple[int, ...]] = []
+        for b, found in enumerate(candidates):
+            if len(found) == 1 and (b, found[0]) in within:
+                grid.append(found[0])
+            else:
+                grid.append(tuple(sorted(found)))
+        shapely.prepare(self._geometries)
+        self._lazy["shape"] = (nx, ny)
+        self._lazy["grid"] = grid
+        return grid
 
     def _pairs(self, postcodes: Mapping[str, Iterable[str]]) -> dict[tuple[str, str], Commune]:
         """(postcode, normalised name) -> commune, keeping only pairs that name one commune."""
@@ -150,14 +189,32 @@ class CommuneIndex:
         """The commune containing (lat, lon) in WGS84; None outside every commune."""
         if not (math.isfinite(lat) and math.isfinite(lon)) or not self.in_bounds(lat, lon):
             return None
+        grid = self._lazy.get("grid")
+        if grid is None:
+            grid = self._build_grid()
+        xmin, ymin, _, _ = self.bounds
+        nx, ny = self._lazy["shape"]
+        i = min(int((lon - xmin) / GRID_CELL_DEG), nx - 1)
+        j = min(int((lat - ymin) / GRID_CELL_DEG), ny - 1)
+        cell = grid[j * nx + i]
+        if isinstance(cell, int):
+            return self._communes[cell]
+        geometries = self._geometries
+        for k in cell:
+            if shapely.intersects_xy(geometries[k], lon, lat):
+                return self._communes[k]
+        return None
+
+    def locate_tree(self, lat: float, lon: float) -> Commune | None:
+        """Reference implementation of ``locate``: one STRtree query with the predicate."""
+        if not (math.isfinite(lat) and math.isfinite(lon)):
+            return None
         hits = self._tree.query(shapely.Point(lon, lat), predicate="intersects")
         if len(hits) == 0:
             return None
         return self._communes[int(hits.min())]
 
-    def locate_many(
-        self, lats: Sequence[float], lons: Sequence[float]
-    ) -> list[Commune | None]:
+    def locate_many(self, lats: Sequence[float], lons: Sequence[float]) -> list[Commune | None]:
         """Vectorised ``locate`` for batches (CLI, tests): one tree query for all points."""
         points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
         result: list[Commune | None] = [None] * len(points)

@@ -149,9 +149,7 @@ def import_competence_csv(
             warnings.append(f"line {line}: {insee}: unknown institution or empty id_service")
             continue
         postcodes = [
-            p.strip()
-            for p in re.split(r"[-,; ]+", row.get("codes_postaux") or "")
-            if p.strip()
+            p.strip() for p in re.split(r"[-,; ]+", row.get("codes_postaux") or "") if p.strip()
         ]
         main_postcode = (row.get("code_postal") or "").strip()
         if main_postcode and main_postcode not in postcodes:
@@ -203,14 +201,14 @@ class CompetenceTable:
     _empty: tuple[CompetenceRecord, ...] = field(default=(), repr=False)
 
     @classmethod
-    def from_records(cls, records: Iterable[CompetenceRecord], version: str = "") -> CompetenceTable:
+    def from_records(
+        cls, records: Iterable[CompetenceRecord], version: str = ""
+    ) -> CompetenceTable:
         grouped: dict[str, dict[date, CompetenceRecord]] = {}
         for record in records:
             grouped.setdefault(record.insee_code, {})[record.effective_from] = record
         return cls(
-            MappingProxyType(
-                {k: tuple(v[d] for d in sorted(v)) for k, v in grouped.items()}
-            ),
+            MappingProxyType({k: tuple(v[d] for d in sorted(v)) for k, v in grouped.items()}),
             version,
         )
 

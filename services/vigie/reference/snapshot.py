@@ -51,6 +51,9 @@ class ReferenceSnapshot:
     command_centres: Mapping[Force, str] = field(default_factory=dict)
     #: Increases with every rebuilt snapshot of one store (cheap "did it change?" test).
     generation: int = 0
+    #: Memo for pure functions of this snapshot (the policy caches decisions here). It dies
+    #: with the snapshot, so it can never serve an answer computed with other data.
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def competent(self, insee: str, on: date | None = None) -> CompetenceRecord | None:
         """The competence record in force for a commune on a date."""

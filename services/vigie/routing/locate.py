@@ -24,7 +24,7 @@ Why pure: the same event and the same reference snapshot always give the same pl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vigie.contracts.enums import LocateMethod
 from vigie.contracts.models import PartnerEvent, SiteRecord
@@ -40,9 +40,12 @@ UNLOCATED = str(getattr(ReasonCode, "UNLOCATED", "UNLOCATED"))
 INSEE_DEPARTEMENT_PREFIX = "60"
 
 
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """Where the event is and how we know. ``commune`` is None when unplaced."""
+class Placement(NamedTuple):
+    """Where the event is and how we know. ``commune`` is None when unplaced.
+
+    A NamedTuple rather than a frozen dataclass: as immutable, and several times cheaper to
+    build on the router's hot path.
+    """
 
     method: LocateMethod
     commune: Commune | None = None
@@ -107,9 +110,7 @@ def locate(event: PartnerEvent, ref: ReferenceSnapshot) -> Placement:
         if address.insee_code:
             code = address.insee_code.strip().upper()
             declared = communes.by_insee(code)
-            declared_outside = declared is None and not code.startswith(
-                INSEE_DEPARTEMENT_PREFIX
-            )
+            declared_outside = declared is None and not code.startswith(INSEE_DEPARTEMENT_PREFIX)
         if declared is None and address.postcode and address.commune_name:
             declared = communes.by_postcode_and_name(address.postcode, address.commune_name)
             declared_method = LocateMethod.POSTCODE

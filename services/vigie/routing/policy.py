@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from vigie.contracts.enums import (
     URGENT_CATEGORIES,
@@ -29,7 +30,12 @@ from vigie.contracts.enums import (
     LocateMethod,
     Urgency,
 )
-from vigie.contracts.models import Enrichment, PartnerEvent, RoutingDecision
+from vigie.contracts.models import (
+    CompetenceRecord,
+    Enrichment,
+    PartnerEvent,
+    RoutingDecision,
+)
 from vigie.contracts.reasons import ReasonCode
 from vigie.reference.snapshot import ReferenceSnapshot
 from vigie.routing.locate import Placement, locate
@@ -96,30 +102,24 @@ def _manual(
     )
 
 
-def decide(event: PartnerEvent, ref: ReferenceSnapshot) -> RoutingOutcome:
-    """Route one event with one reference snapshot."""
-    placement = locate(event, ref)
-    lane = lane_for(event)
-    commune = placement.commune
-    site = placement.site
-    enrichment = Enrichment(
+def _enrichment(placement: Placement) -> Enrichment:
+    commune, site = placement.commune, placement.site
+    return Enrichment(
         site=site,
         commune=commune.info if commune is not None else None,
         qpv_name=site.qpv_name if site is not None else None,
         zsp=site.zsp if site is not None else False,
     )
-    if commune is None:
-        reason = placement.reason_code or UNKNOWN_UNIT
-        decision = _manual(placement, lane, ref, reason, f"unplaced ({reason})")
-        return RoutingOutcome(decision, enrichment)
-    record = ref.competence.lookup(commune.insee, event.sent_at.date())
-    if record is None or record.unit_id not in ref.units:
-        what = "no competence record" if record is None else f"unknown unit {record.unit_id}"
-        decision = _manual(placement, lane, ref, UNKNOWN_UNIT, f"{commune.insee}: {what}")
-        return RoutingOutcome(decision, enrichment)
+
+
+def _routed(
+    placement: Placement, lane: Lane, record: CompetenceRecord, ref: ReferenceSnapshot
+) -> RoutingDecision:
+    commune = placement.commune
+    assert commune is not None
     note = f"; {', '.join(placement.notes)}" if placement.notes else ""
     inferred = " (inferred row)" if record.inferred else ""
-    decision = RoutingDecision(
+    return RoutingDecision(
         status=DecisionStatus.ROUTED,
         units=[record.unit_id],
         force=record.force,
@@ -134,7 +134,54 @@ def decide(event: PartnerEvent, ref: ReferenceSnapshot) -> RoutingOutcome:
             f"{record.force.value} competent: {record.unit_id}{inferred}{note}"
         ),
     )
+
+
+def decide(event: PartnerEvent, ref: ReferenceSnapshot) -> RoutingOutcome:
+    """Route one event with one reference snapshot.
+
+    Plain routed decisions (no discrepancy, no note) depend only on (commune, competence
+    record, method, lane), so they are memoised in the snapshot and shared between events,
+    as are enrichments: that is what keeps the router above 50,000 decisions/s per core.
+    Decisions and enrichments are frozen models: never mutate their lists or dicts.
+    """
+    placement = locate(event, ref)
+    lane = lane_for(event)
+    commune = placement.commune
+    if commune is None:
+        reason = placement.reason_code or UNKNOWN_UNIT
+        unplaced = _manual(placement, lane, ref, reason, f"unplaced ({reason})")
+        return RoutingOutcome(unplaced, _enrichment(placement))
+    memo = ref.memo
+    site = placement.site
+    enrichment_key = ("enrichment", commune.insee, site.site_id if site is not None else None)
+    enrichment = memo.get(enrichment_key)
+    if enrichment is None:
+        enrichment = _enrichment(placement)
+        _remember(memo, enrichment_key, enrichment)
+    record = ref.competence.lookup(commune.insee, event.sent_at.date())
+    if record is None or record.unit_id not in ref.units:
+        what = "no competence record" if record is None else f"unknown unit {record.unit_id}"
+        manual = _manual(placement, lane, ref, UNKNOWN_UNIT, f"{commune.insee}: {what}")
+        return RoutingOutcome(manual, enrichment)
+    if placement.discrepancy is not None or placement.notes:
+        return RoutingOutcome(_routed(placement, lane, record, ref), enrichment)
+    # id(record): the record lives as long as the snapshot that holds this memo.
+    decision_key = ("decision", commune.insee, id(record), placement.method, lane)
+    decision: RoutingDecision | None = memo.get(decision_key)
+    if decision is None:
+        decision = _routed(placement, lane, record, ref)
+        _remember(memo, decision_key, decision)
     return RoutingOutcome(decision, enrichment)
+
+
+#: Bound of a snapshot's memo (sites x communes could grow it): cleared when reached.
+MEMO_MAX_ENTRIES = 200_000
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= MEMO_MAX_ENTRIES:
+        memo.clear()
+    memo[key] = value
 
 
 def _force_of(unit_id: str, ref: ReferenceSnapshot) -> Force | None:

@@ -1,0 +1,192 @@
+"""``vigie route explain``: which unit would receive an event at this place, and why.
+
+Why: operators and partners need to check the routing of a place (or of a whole list of
+places) against the reference data without a broker. The command runs the very policy the
+router runs (``vigie.routing.policy.decide``) on a synthetic event, with the shipped
+reference data or an official competence file given with ``--competence``.
+
+Output: one JSON object per query (JSON Lines), with at least ``insee``, ``commune``,
+``force`` ("PN"/"GN", null when unplaced), ``unit_id``, ``unit_name``, ``method``,
+``reference_version``; an unplaced query gives ``"force": null`` and a ``reason``. A batch
+always exits 0: bad lines are answered, not fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from vigie.contracts.enums import Category, DecisionStatus
+from vigie.contracts.models import Address, Coordinates, Location, PartnerEvent
+from vigie.reference.snapshot import ReferenceSnapshot, ReferenceStore
+
+route_app = typer.Typer(
+    help="Explain the routing of a place: commune, force, competent unit.",
+    no_args_is_help=True,
+)
+
+INVALID_JSON = "INVALID_JSON"
+INVALID_INPUT = "INVALID_INPUT"
+
+
+def _reference(competence: Path | None) -> ReferenceSnapshot:
+    store = ReferenceStore.with_defaults()
+    if competence is not None:
+        from vigie.reference.competence import DEFAULT_EFFECTIVE_FROM, import_competence_csv
+
+        imported = import_competence_csv(
+            competence, departement="60", effective_from=DEFAULT_EFFECTIVE_FROM
+        )
+        for warning in imported.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        store.replace_competence(imported.records)
+    return store.snapshot()
+
+
+def _version_string(ref: ReferenceSnapshot) -> str:
+    return ";".join(f"{k}={v}" for k, v in sorted(ref.versions.items()))
+
+
+def _event(query: dict[str, Any], on: date, number: int) -> PartnerEvent:
+    """A synthetic event carrying only the place: the policy sees what the router would."""
+    coordinates = None
+    if "lat" in query or "lon" in query:
+        lat, lon = query.get("lat"), query.get("lon")
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+            for v in (lat, lon)
+        ):
+            raise ValueError("lat and lon must be finite numbers")
+        coordinates = Coordinates(lat=float(lat), lon=float(lon))  # type: ignore[arg-type]
+    address = None
+    if any(query.get(k) for k in ("insee", "postcode", "commune")):
+        address = Address(
+            insee_code=str(query["insee"]) if query.get("insee") else None,
+            postcode=str(query["postcode"]) if query.get("postcode") else None,
+            commune_name=str(query["commune"]) if query.get("commune") else None,
+        )
+    if coordinates is None and address is None:
+        raise ValueError("expected lat/lon, insee, or postcode and commune")
+    sent = datetime.combine(on, time(12, 0), tzinfo=UTC)
+    return PartnerEvent(
+        event_id=f"route-explain-{number}",
+        partner_id="cli",
+        sent_at=sent,
+        occurred_at=sent,
+        category=Category.OTHER,
+        location=Location(coordinates=coordinates, address=address),
+    )
+
+
+def explain_query(query: dict[str, Any], ref: ReferenceSnapshot, on: date, number: int = 1) -> dict:
+    """The answer object for one query (also used by tests and other commands)."""
+    from vigie.routing.policy import decide
+
+    base: dict[str, Any] = {"input": query} if number else {}
+    try:
+        event = _event(query, on, number)
+    except (ValueError, TypeError) as exc:
+        return {**base, **_refused(INVALID_INPUT, ref), "detail": str(exc).splitlines()[0][:200]}
+    outcome = decide(event, ref)
+    decision = outcome.decision
+    routed = decision.status is DecisionStatus.ROUTED
+    unit_id = decision.units[0] if routed else None
+    record = ref.competence.lookup(decision.insee_code, on) if decision.insee_code else None
+    unit = ref.units.get(unit_id) if unit_id else None
+    return {
+        **base,
+        "insee": decision.insee_code,
+        "commune": outcome.enrichment.commune.name if outcome.enrichment.commune else None,
+        "force": decision.force.value if decision.force else None,
+        "unit_id": unit_id,
+        "unit_name": unit.name if unit else None,
+        "method": decision.method.value,
+        "status": decision.status.value,
+        "units": decision.units,
+        "reason": decision.reason_code,
+        "discrepancy": decision.discrepancy,
+        "inferred": record.inferred if (record and routed) else None,
+        "provenance": record.provenance if (record and routed) else None,
+        "explanation": decision.explanation,
+        "reference_version": _version_string(ref),
+        "reference_versions": dict(decision.reference_versions),
+    }
+
+
+def _refused(reason: str, ref: ReferenceSnapshot) -> dict[str, Any]:
+    """The answer to an input that is not a query at all (nothing was routed)."""
+    return {
+        "insee": None,
+        "commune": None,
+        "force": None,
+        "unit_id": None,
+        "unit_name": None,
+        "method": None,
+        "reason": reason,
+        "reference_version": _version_string(ref),
+    }
+
+
+def _lines(source: str) -> Iterator[str]:
+    if source == "-":
+        yield from sys.stdin
+    else:
+        with open(source, encoding="utf-8") as fh:
+            yield from fh
+
+
+def explain_lines(lines: Iterable[str], ref: ReferenceSnapshot, on: date) -> Iterator[dict]:
+    """Answer every non-blank JSON Lines input; a bad line gives an answer with a reason."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            query = json.loads(line)
+        except json.JSONDecodeError:
+            yield {"line": number, **_refused(INVALID_JSON, ref)}
+            continue
+        if not isinstance(query, dict):
+            yield {"line": number, **_refused(INVALID_INPUT, ref)}
+            continue
+        yield {"line": number, **explain_query(query, ref, on, number)}
+
+
+@route_app.command("explain")
+def explain(
+    lat: Annotated[float | None, typer.Option("--lat", help="latitude, WGS84")] = None,
+    lon: Annotated[float | None, typer.Option("--lon", help="longitude, WGS84")] = None,
+    insee: Annotated[str | None, typer.Option("--insee", help="INSEE commune code")] = None,
+    input_: Annotated[
+        str | None,
+        typer.Option("--input", help='JSON Lines of {"lat":…,"lon":…} or {"insee":…}; - = stdin'),
+    ] = None,
+    on: Annotated[
+        str | None, typer.Option("--on", help="date the competence applies (default: today)")
+    ] = None,
+    competence: Annotated[
+        Path | None,
+        typer.Option("--competence", help="official competence CSV to use instead of default"),
+    ] = None,
+) -> None:
+    """Print where a place routes, as JSON (one object per line with --input)."""
+    modes = [input_ is not None, insee is not None, lat is not None or lon is not None]
+    if sum(modes) != 1:
+        raise typer.BadParameter("give exactly one of --lat/--lon, --insee, --input")
+    try:
+        day = date.fromisoformat(on) if on else datetime.now(UTC).date()
+    except ValueError as exc:
+        raise typer.BadParameter(f"--on: {exc}") from exc
+    ref = _reference(competence)
+    if input_ is not None:
+        for answer in explain_lines(_lines(input_), ref, day):
+            typer.echo(json.dumps(answer, ensure_ascii=False))
+        return
+    query: dict[str, Any] = {"insee": insee} if insee is not None else {"lat": lat, "lon": lon}
+    typer.echo(json.dumps(explain_query(query, ref, day, 0), ensure_ascii=False))
