@@ -32,6 +32,14 @@ route_app = typer.Typer(
     no_args_is_help=True,
 )
 
+
+@route_app.callback()
+def _route() -> None:
+    """Explain the routing of a place: commune, force, competent unit."""
+    # A callback keeps ``route`` a command group even with a single command, so that
+    # ``vigie route explain`` is spelled the same when the app is invoked on its own.
+
+
 INVALID_JSON = "INVALID_JSON"
 INVALID_INPUT = "INVALID_INPUT"
 
