@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "services"))
 
@@ -221,7 +223,7 @@ def vectors() -> dict[str, tuple[bytes, int]]:
     }
 
 
-MESSAGE_OF_VECTOR = {
+MESSAGE_OF_VECTOR: dict[str, type[BaseModel]] = {
     "partner_event_v1": PartnerEvent,
     "partner_event_v2": PartnerEvent,
     "partner_event_v1_apache": PartnerEvent,
@@ -233,7 +235,7 @@ MESSAGE_OF_VECTOR = {
 
 def expected_json(name: str, data: bytes, writer_version: int) -> dict[str, Any]:
     model_type = MESSAGE_OF_VECTOR[name]
-    model = codec_for(model_type).decode(data)
+    model: BaseModel = codec_for(model_type).decode(data)
     return {
         "message": MESSAGE_OF_MODEL[model_type],
         "writer_version": writer_version,
@@ -244,7 +246,9 @@ def expected_json(name: str, data: bytes, writer_version: int) -> dict[str, Any]
 def main() -> None:
     for name, (data, writer_version) in vectors().items():
         (HERE / f"{name}.bin").write_bytes(data)
-        payload = json.dumps(expected_json(name, data, writer_version), indent=2, ensure_ascii=False)
+        payload = json.dumps(
+            expected_json(name, data, writer_version), indent=2, ensure_ascii=False
+        )
         (HERE / f"{name}.json").write_text(payload + "\n", encoding="utf-8")
         print(f"{name}: {len(data)} bytes")
 

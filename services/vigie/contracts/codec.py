@@ -330,9 +330,9 @@ def recover_event_id(data: bytes) -> str | None:
         text = data[start : start + length].decode("ascii")
     except Exception:  # best effort: never raise from an error path
         return None
-    return text if _UUID.match(text) else None
+    return text if _UUID.fullmatch(text) else None
 
 
 def is_uuid(value: str) -> bool:
     """Canonical 8-4-4-4-12 hex form (what partners must send as event_id)."""
-    return bool(_UUID.match(value))
+    return _UUID.fullmatch(value) is not None

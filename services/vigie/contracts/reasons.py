@@ -34,6 +34,8 @@ class ReasonCode(StrEnum):
     INVALID_IDENTIFIER = "INVALID_IDENTIFIER"
     MISSING_REFERENCES = "MISSING_REFERENCES"
     UNEXPECTED_REFERENCES = "UNEXPECTED_REFERENCES"
+    KEY_MISMATCH = "KEY_MISMATCH"
+    EVENT_ID_CONFLICT = "EVENT_ID_CONFLICT"
     # Routing and lifecycle (used by the routing and acknowledgement workers)
     UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
     OUT_OF_AREA = "OUT_OF_AREA"
@@ -74,6 +76,8 @@ MESSAGES_FR: dict[ReasonCode, str] = {
     ReasonCode.INVALID_IDENTIFIER: "Identifiant mal formé.",
     ReasonCode.MISSING_REFERENCES: "Une mise à jour ou une annulation doit citer l'événement visé.",
     ReasonCode.UNEXPECTED_REFERENCES: "Un nouvel événement ne doit citer aucun événement.",
+    ReasonCode.KEY_MISMATCH: "La clé Kafka doit être l'identifiant de l'événement initial.",
+    ReasonCode.EVENT_ID_CONFLICT: "Identifiant d'événement déjà utilisé par un autre émetteur.",
     ReasonCode.UNKNOWN_REFERENCE: "L'événement cité est inconnu.",
     ReasonCode.OUT_OF_AREA: "Lieu hors du département de l'Oise.",
     ReasonCode.UNKNOWN_SITE: "Site (résidence) inconnu.",
@@ -104,6 +108,9 @@ WHEN: dict[ReasonCode, str] = {
     ReasonCode.INVALID_IDENTIFIER: "validation: partner, site, incident or unit id malformed",
     ReasonCode.MISSING_REFERENCES: "validation: UPDATE/CANCEL without valid references",
     ReasonCode.UNEXPECTED_REFERENCES: "validation: NEW carrying references",
+    ReasonCode.KEY_MISMATCH: "intake: Kafka key is not the root event id (event_id of a NEW, "
+    "references[0] of an UPDATE/CANCEL)",
+    ReasonCode.EVENT_ID_CONFLICT: "intake: the event id was first used by another partner",
     ReasonCode.UNKNOWN_REFERENCE: "routing: UPDATE/CANCEL cites an event never seen",
     ReasonCode.OUT_OF_AREA: "routing: location outside Oise",
     ReasonCode.UNKNOWN_SITE: "routing: site_id not in the partner's site registry",

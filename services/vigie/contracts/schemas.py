@@ -120,7 +120,7 @@ class SchemaRegistry:
         for folder in sorted(p for p in root.iterdir() if p.is_dir()):
             found: list[SchemaVersion] = []
             for file in folder.iterdir():
-                match = _VERSION_FILE.match(file.name)
+                match = _VERSION_FILE.fullmatch(file.name)
                 if match:
                     found.append(load_version(folder.name, int(match.group(1)), file))
             if not found:

@@ -101,7 +101,7 @@ def validate_event(
         issues.append(_issue(ReasonCode.INVALID_EVENT_ID, "event_id"))
     if topic_partner_id is not None and event.partner_id != topic_partner_id:
         issues.append(_issue(ReasonCode.SENDER_MISMATCH, "partner_id"))
-    elif not _PARTNER_ID.match(event.partner_id):
+    elif not _PARTNER_ID.fullmatch(event.partner_id):
         issues.append(_issue(ReasonCode.INVALID_IDENTIFIER, "partner_id"))
 
     # Time: CAP "sent" must not be in the future, nor the incident after the sending.
@@ -148,9 +148,9 @@ def validate_event(
                 issues.append(_issue(ReasonCode.INVALID_COORDINATES, "location.coordinates.lon"))
         address = location.address
         if address is not None:
-            if address.insee_code is not None and not _INSEE.match(address.insee_code):
+            if address.insee_code is not None and not _INSEE.fullmatch(address.insee_code):
                 issues.append(_issue(ReasonCode.INVALID_INSEE, "location.address.insee_code"))
-            if address.postcode is not None and not _POSTCODE.match(address.postcode):
+            if address.postcode is not None and not _POSTCODE.fullmatch(address.postcode):
                 issues.append(_issue(ReasonCode.INVALID_POSTCODE, "location.address.postcode"))
             _check_text(issues, "location.address.street", address.street, SHORT_TEXT_MAX_CHARS)
             _check_text(
@@ -182,7 +182,7 @@ def validate_status_update(
         issues.append(_issue(ReasonCode.INVALID_EVENT_ID, "event_id"))
     if topic_unit_id is not None and update.unit_id != topic_unit_id:
         issues.append(_issue(ReasonCode.SENDER_MISMATCH, "unit_id"))
-    elif not _UNIT_ID.match(update.unit_id):
+    elif not _UNIT_ID.fullmatch(update.unit_id):
         issues.append(_issue(ReasonCode.INVALID_IDENTIFIER, "unit_id"))
     _check_instant(issues, "at", update.at, now, future_tolerance)
     is_transfer = update.status is ForceStatus.TRANSFER_REQUESTED

@@ -103,8 +103,16 @@ def test_coordinates(lat: float, lon: float, fields: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("insee", "ok"), [("60057", True), ("2A004", True), ("2B033", True), ("6005", False),
-                      ("2C004", False), ("60 057", False), ("600570", False)]
+    ("insee", "ok"),
+    [
+        ("60057", True),
+        ("2A004", True),
+        ("2B033", True),
+        ("6005", False),
+        ("2C004", False),
+        ("60 057", False),
+        ("600570", False),
+    ],
 )
 def test_insee_format(insee: str, ok: bool) -> None:
     event = make_event(location=Location(address=Address(insee_code=insee)))
@@ -187,7 +195,9 @@ def test_issue_is_frozen() -> None:
 
 
 def _update(**changes: object) -> StatusUpdate:
-    base = StatusUpdate(event_id=EVENT_ID, unit_id="csp-beauvais", status=ForceStatus.CLOSED, at=NOW)
+    base = StatusUpdate(
+        event_id=EVENT_ID, unit_id="csp-beauvais", status=ForceStatus.CLOSED, at=NOW
+    )
     return base.model_copy(update=changes)
 
 
@@ -215,3 +225,15 @@ def test_every_reason_code_has_french_text_and_usage() -> None:
     for code in ReasonCode:
         assert code.value == code.name
         assert code.message_fr and code.when
+
+
+def test_trailing_newline_does_not_sneak_through_anchored_patterns() -> None:
+    event = make_event(
+        event_id=EVENT_ID + "\n",
+        location=Location(address=Address(insee_code="60057\n", postcode="60000\n")),
+    )
+    assert [i.reason for i in _check(event)] == [
+        ReasonCode.INVALID_EVENT_ID,
+        ReasonCode.INVALID_INSEE,
+        ReasonCode.INVALID_POSTCODE,
+    ]

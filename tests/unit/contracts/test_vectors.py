@@ -12,8 +12,9 @@ from fastavro.schema import fingerprint as fastavro_fingerprint
 from typer.testing import CliRunner
 
 from vigie.cli import app
-from vigie.contracts.codec import codec_for
+from vigie.contracts.codec import codec_for, decode
 from vigie.contracts.mapping import to_jsonable
+from vigie.contracts.models import PartnerEvent
 from vigie.contracts.schemas import MODEL_OF_MESSAGE, get_registry
 
 VECTORS = Path(__file__).resolve().parents[2] / "vectors"
@@ -29,8 +30,14 @@ def _generator() -> ModuleType:
 
 
 def test_the_required_vectors_exist() -> None:
-    required = {"partner_event_v1", "partner_event_v2", "partner_event_v1_apache",
-                "acknowledgement_v1", "routed_event_v1", "dead_letter_v1"}
+    required = {
+        "partner_event_v1",
+        "partner_event_v2",
+        "partner_event_v1_apache",
+        "acknowledgement_v1",
+        "routed_event_v1",
+        "dead_letter_v1",
+    }
     assert required <= set(NAMES)
     for name in NAMES:
         assert (VECTORS / f"{name}.json").is_file()
@@ -56,7 +63,7 @@ def test_generator_is_deterministic_and_files_are_current() -> None:
 
 def test_apache_avro_vector_is_read_by_our_decoder() -> None:
     data = (VECTORS / "partner_event_v1_apache.bin").read_bytes()
-    model = codec_for(MODEL_OF_MESSAGE["partner_event"]).decode(data)
+    model = decode(data, PartnerEvent)
     assert model.partner_id == "picardie-habitat"
     assert model.location is not None and model.location.address is not None
     assert model.location.address.insee_code == "60175"
