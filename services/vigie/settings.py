@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     kafka_pom: Path = PROJECT_DIR / "deploy" / "kafka" / "pom.xml"
     kafka_heap: str = "-Xms256m -Xmx1g"
 
+    # Partners (bailleurs) whose topics the workers read; a new partner is a config change.
+    partners: list[str] = ["opac-oise", "oise-habitat", "clesence", "sa-hlm-oise"]
+
     # Workers
     app_id: str = "vigie"
     worker_web_port: int = 6066

@@ -13,6 +13,13 @@ app = typer.Typer(
 from vigie.cli.broker import broker_app  # noqa: E402
 
 app.add_typer(broker_app, name="broker")
+from vigie.cli.worker import topics_app, worker  # noqa: E402
+
+app.add_typer(topics_app, name="topics")
+app.command("worker")(worker)
+from vigie.cli.run import run  # noqa: E402
+
+app.command("run")(run)
 from vigie.cli.schema import decode_command, schema_app  # noqa: E402
 
 app.add_typer(schema_app, name="schema")

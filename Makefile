@@ -1,0 +1,53 @@
+# Vigie: `make run` (the demo on a local broker) and `make test` (the whole suite).
+# Everything installs from this repository's files; see README.md.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-integration lint bench chaos broker-start broker-stop clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml scripts/check-tools.sh
+	@scripts/check-tools.sh "$(PYTHON)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Vigie with its dev tools
+
+run: $(STAMP) ## Broker + workers + demo feed + live console; Ctrl-C stops everything
+	$(BIN)/vigie run
+
+test: $(STAMP) ## Unit and integration tests (starts its own broker on spare ports)
+	@scripts/ensure-debian-packages.sh docker-compose
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-unit: $(STAMP) ## Unit tests only (no broker)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: $(STAMP) ## Integration tests only (real broker)
+	$(BIN)/pytest -q tests/integration
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check services tests bench scripts
+	$(BIN)/mypy
+
+bench: $(STAMP) ## Benchmarks against the local broker (writes bench/results/latest.json)
+	$(BIN)/python -m bench
+
+broker-start: $(STAMP) ## Start the local Kafka broker in the background
+	$(BIN)/vigie broker start
+
+broker-stop: $(STAMP) ## Stop the local Kafka broker
+	$(BIN)/vigie broker stop
+
+clean: ## Stop the broker and remove local state (keeps the jar cache)
+	-@test -x $(BIN)/vigie && $(BIN)/vigie broker stop
+	rm -rf .vigie/state

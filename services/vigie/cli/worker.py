@@ -1,0 +1,52 @@
+"""``vigie worker`` and ``vigie topics``: run a pipeline worker, provision topics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.console import Console
+
+from vigie.settings import get_settings
+
+topics_app = typer.Typer(help="Create Vigie's topics on the broker.")
+console = Console()
+
+
+def _unit_ids() -> list[str]:
+    from vigie.reference.snapshot import ReferenceStore
+
+    return sorted(ReferenceStore.with_defaults().snapshot().units)
+
+
+@topics_app.command("ensure")
+def ensure() -> None:
+    """Create every partner, unit, reference and dead-letter topic that is missing."""
+    from vigie.workers.provision import ensure_topics
+
+    created = asyncio.run(ensure_topics(get_settings(), _unit_ids()))
+    console.print(f"{len(created)} topic(s) created")
+
+
+def worker(
+    metrics_port: int = typer.Option(None, help="HTTP port for /metrics, /healthz, /readyz"),
+    loglevel: str = typer.Option("info", help="log level"),
+) -> None:
+    """Run one pipeline worker (several may run: they share the partitions)."""
+    import faust
+
+    from vigie.logging_setup import logging_config
+    from vigie.workers.pipeline import Pipeline
+    from vigie.workers.provision import ensure_topics
+
+    settings = get_settings()
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    asyncio.run(ensure_topics(settings, _unit_ids()))
+    pipeline = Pipeline(settings)
+    faust.Worker(
+        pipeline.app,
+        loglevel=loglevel,
+        logging_config=logging_config(loglevel),
+        quiet=True,
+    ).execute_from_commandline()

@@ -1,0 +1,109 @@
+"""The live console of ``make run``: what the bus is doing, refreshed in place.
+
+It reads the acknowledgement and unit topics like any partner or force would (from their
+end), so what it shows is what really crossed the broker. Never shows partner free text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer
+from rich.console import Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from vigie.contracts import topics
+from vigie.contracts.codec import DecodeError, decode
+from vigie.contracts.enums import AckStatus
+from vigie.contracts.models import Acknowledgement, RoutedEvent
+
+
+@dataclass
+class BusView:
+    acks: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    routed_by_unit: Counter[str] = field(default_factory=Counter)
+    routed_by_force: Counter[str] = field(default_factory=Counter)
+    alerts_routed: int = 0
+    escalations: int = 0
+    dead_letters: int = 0
+    recent: deque[tuple[str, ...]] = field(default_factory=lambda: deque(maxlen=12))
+
+    def on_ack(self, ack: Acknowledgement) -> None:
+        self.acks[ack.status.value] += 1
+        if ack.status is AckStatus.REJECTED:
+            self.rejected[ack.reason_code or "?"] += 1
+        if ack.status is AckStatus.ESCALATED:
+            self.escalations += 1
+
+    def on_routed(self, routed: RoutedEvent) -> None:
+        decision = routed.decision
+        self.routed_by_unit[routed.unit_id] += 1
+        self.routed_by_force[decision.force.value if decision.force else "triage"] += 1
+        if decision.lane.value == "ALERT":
+            self.alerts_routed += 1
+        commune = routed.enrichment.commune.name if routed.enrichment.commune else "?"
+        self.recent.appendleft((
+            routed.routed_at.astimezone().strftime("%H:%M:%S"),
+            routed.event.partner_id,
+            routed.event.category.value,
+            commune,
+            routed.unit_id,
+            decision.lane.value,
+            decision.method.value,
+        ))
+
+    def render(self, metrics_url: str) -> Group:
+        recent = Table(title="Derniers événements routés", expand=True)
+        for column in ("heure", "bailleur", "catégorie", "commune", "unité", "voie", "méthode"):
+            recent.add_column(column)
+        for row in self.recent:
+            style = "bold red" if row[5] == "ALERT" else None
+            recent.add_row(*row, style=style)
+        totals = Table.grid(padding=(0, 3))
+        totals.add_row(
+            f"acquittements: {sum(self.acks.values())}",
+            "  ".join(f"{k}={v}" for k, v in sorted(self.acks.items())),
+        )
+        totals.add_row("par force", "  ".join(f"{k}={v}" for k, v in self.routed_by_force.items()))
+        totals.add_row("par unité", "  ".join(
+            f"{k}={v}" for k, v in self.routed_by_unit.most_common(8)))
+        totals.add_row("rejets", "  ".join(f"{k}={v}" for k, v in self.rejected.items()) or "-")
+        totals.add_row("alertes routées", f"{self.alerts_routed}   escalades: {self.escalations}")
+        totals.add_row("métriques", metrics_url)
+        return Group(Panel(totals, title="Vigie — bus en direct"), recent)
+
+
+async def watch(
+    bootstrap: str,
+    partners: list[str],
+    unit_ids: list[str],
+    metrics_url: str,
+    stop: asyncio.Event,
+) -> BusView:
+    view = BusView()
+    names = [topics.partner_acks(p) for p in partners]
+    names += [topics.unit_incidents(u) for u in unit_ids] + [topics.unit_alerts(u) for u in unit_ids]
+    consumer = AIOKafkaConsumer(*names, bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="latest")
+    await consumer.start()
+    try:
+        with Live(view.render(metrics_url), refresh_per_second=4, transient=False) as live:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=250)
+                for tp, records in batch.items():
+                    for record in records:
+                        with contextlib.suppress(DecodeError):
+                            if tp.topic.endswith(".acks.v1"):
+                                view.on_ack(decode(record.value or b"", Acknowledgement))
+                            else:
+                                view.on_routed(decode(record.value or b"", RoutedEvent))
+                live.update(view.render(metrics_url))
+    finally:
+        await consumer.stop()
+    return view

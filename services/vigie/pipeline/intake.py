@@ -1,0 +1,306 @@
+"""Intake and routing of partner events: decode → validate → dedupe → locate → route.
+
+Every input ends in exactly one ``Outcome`` and, whenever the sender is known, exactly one
+routing acknowledgement on the sender's own ack topic. Kafka keys are part of the contract:
+a partner keys each message by its *root* event id (the event id of a NEW, the referenced
+event id of an UPDATE or CANCEL), so that every message about one incident lands in one
+partition, in order, next to the table entry that remembers it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from vigie.contracts import topics
+from vigie.contracts.codec import DecodeError, decode, encode, recover_event_id
+from vigie.contracts.enums import AckStatus, DecisionStatus, Lane, MessageType
+from vigie.contracts.models import (
+    Acknowledgement,
+    DeadLetter,
+    PartnerEvent,
+    RoutedEvent,
+)
+from vigie.contracts.reasons import ReasonCode
+from vigie.contracts.validation import validate_event
+from vigie.pipeline.messages import EventRecord, Inbound, Outbound, Outcome, StageResult
+from vigie.reference.snapshot import ReferenceStore
+from vigie.routing.policy import decide
+from vigie.settings import Settings
+
+#: Namespace of Vigie's deterministic ids: the same input always yields the same ack id,
+#: so a consumer can drop a copy re-sent after a worker crash.
+ACK_NAMESPACE = uuid.UUID("6f1c7c2e-6b1e-4f7e-9a53-3d2a6f0f7a10")
+
+Lookup = Callable[[str], EventRecord | None]
+
+
+def deterministic_id(*parts: str) -> str:
+    return str(uuid.uuid5(ACK_NAMESPACE, "|".join(parts)))
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def root_event_id(event: PartnerEvent) -> str:
+    """The id that keys every message of one incident (see module docstring)."""
+    if event.message_type is MessageType.NEW or not event.references:
+        return event.event_id
+    return event.references[0]
+
+
+def unit_topic(unit_id: str, lane: Lane) -> str:
+    return topics.unit_alerts(unit_id) if lane is Lane.ALERT else topics.unit_incidents(unit_id)
+
+
+class IntakeProcessor:
+    """Turns one raw partner message into routed copies, one ack and a table record."""
+
+    stage = "intake"
+
+    def __init__(
+        self,
+        store: ReferenceStore,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+
+    # -- public -----------------------------------------------------------------------------
+    def handle(self, msg: Inbound, lookup: Lookup) -> StageResult:
+        partner_id = topics.owner_of(msg.topic)
+        if partner_id is None:
+            return self.dead_letter(msg, ReasonCode.INTERNAL_ERROR, "topic outside the scheme")
+        now = self._clock()
+        raw = msg.value or b""
+        try:
+            event = decode(raw, PartnerEvent)
+        except DecodeError as exc:
+            # Both the sender (ack) and operations (dead letter with the bytes) must know.
+            result = self._reject(msg, partner_id, recover_event_id(raw), exc.reason, now)
+            letter = self._dead_letter_record(msg, exc.reason, exc.detail, result.units, now)
+            result.outbound.append(letter)
+            return result
+
+        issues = validate_event(
+            event,
+            topic_partner_id=partner_id,
+            now=now,
+            future_tolerance=self._settings.future_tolerance,
+        )
+        if issues:
+            return self._reject(msg, partner_id, event.event_id, issues[0].reason, now)
+        root = root_event_id(event)
+        if msg.key is None or msg.key != root.encode():
+            return self._reject(msg, partner_id, event.event_id, ReasonCode.KEY_MISMATCH, now)
+
+        previous = lookup(event.event_id)
+        if previous is not None:
+            return self._repeat(msg, partner_id, event, previous, now)
+
+        if event.expires_at is not None and event.expires_at <= now:
+            record = EventRecord(
+                event_id=event.event_id,
+                partner_id=partner_id,
+                status=AckStatus.EXPIRED,
+                source=msg.coordinates_text,
+                reason_code=ReasonCode.EXPIRED.value,
+            )
+            ack = self._ack(msg, partner_id, event.event_id, AckStatus.EXPIRED, now,
+                            reason=ReasonCode.EXPIRED)
+            return StageResult(Outcome.EXPIRED, partner_id, [ack], record,
+                               reason_code=ReasonCode.EXPIRED.value)
+
+        if event.message_type is MessageType.NEW:
+            return self._route_new(msg, partner_id, event, root, now)
+        return self._route_follow_up(msg, partner_id, event, root, lookup, now)
+
+    def dead_letter(self, msg: Inbound, reason: ReasonCode, detail: str) -> StageResult:
+        """The last resort for a record this stage cannot handle: keep its bytes, say why."""
+        now = self._clock()
+        letter = self._dead_letter_record(msg, reason, detail, (), now)
+        partner_id = topics.owner_of(msg.topic)
+        outbound = [letter]
+        event_id = recover_event_id(msg.value or b"")
+        if partner_id is not None:
+            outbound.append(self._ack(msg, partner_id, event_id, AckStatus.REJECTED, now,
+                                      reason=reason))
+        return StageResult(Outcome.DEAD_LETTERED, partner_id, outbound,
+                           reason_code=reason.value)
+
+    # -- routing ----------------------------------------------------------------------------
+    def _route_new(
+        self, msg: Inbound, partner_id: str, event: PartnerEvent, root: str, now: datetime
+    ) -> StageResult:
+        routing = decide(event, self._store.snapshot())
+        decision = routing.decision
+        outbound = [
+            Outbound(
+                unit_topic(unit_id, decision.lane),
+                root.encode(),
+                encode(RoutedEvent(unit_id=unit_id, routed_at=now, event=event,
+                                   enrichment=routing.enrichment, decision=decision)),
+            )
+            for unit_id in decision.units
+        ]
+        outbound.append(self._ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
+                                  units=decision.units))
+        record = EventRecord(
+            event_id=event.event_id,
+            partner_id=partner_id,
+            status=AckStatus.ROUTED,
+            source=msg.coordinates_text,
+            units=tuple(decision.units),
+            lane=decision.lane,
+            reason_code=decision.reason_code,
+            routed_at=now.timestamp(),
+            lifecycle=(AckStatus.ROUTED,),
+        )
+        outcome = (
+            Outcome.MANUAL_TRIAGE
+            if decision.status is DecisionStatus.MANUAL_TRIAGE
+            else Outcome.ROUTED
+        )
+        return StageResult(outcome, partner_id, outbound, record,
+                           reason_code=decision.reason_code, lane=decision.lane,
+                           units=tuple(decision.units), sent_at=event.sent_at.timestamp())
+
+    def _route_follow_up(
+        self,
+        msg: Inbound,
+        partner_id: str,
+        event: PartnerEvent,
+        root: str,
+        lookup: Lookup,
+        now: datetime,
+    ) -> StageResult:
+        """UPDATE and CANCEL follow the original routing, even if reference data changed."""
+        original = lookup(root)
+        if (
+            original is None
+            or original.partner_id != partner_id
+            or original.status is not AckStatus.ROUTED
+        ):
+            return self._reject(msg, partner_id, event.event_id, ReasonCode.UNKNOWN_REFERENCE, now)
+        routing = decide(event, self._store.snapshot())
+        decision = routing.decision.model_copy(
+            update={
+                "units": list(original.units),
+                "lane": original.lane,
+                "status": DecisionStatus.ROUTED,
+                "explanation": f"{event.message_type.value} : suit le routage de l'événement initial",
+            }
+        )
+        outbound = [
+            Outbound(
+                unit_topic(unit_id, original.lane),
+                root.encode(),
+                encode(RoutedEvent(unit_id=unit_id, routed_at=now, event=event,
+                                   enrichment=routing.enrichment, decision=decision)),
+            )
+            for unit_id in original.units
+        ]
+        outbound.append(self._ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
+                                  units=list(original.units)))
+        record = EventRecord(
+            event_id=event.event_id,
+            partner_id=partner_id,
+            status=AckStatus.ROUTED,
+            source=msg.coordinates_text,
+            units=original.units,
+            lane=original.lane,
+            routed_at=now.timestamp(),
+            lifecycle=(AckStatus.ROUTED,),
+        )
+        return StageResult(Outcome.ROUTED, partner_id, outbound, record, lane=original.lane,
+                           units=original.units, sent_at=event.sent_at.timestamp())
+
+    def _repeat(
+        self,
+        msg: Inbound,
+        partner_id: str,
+        event: PartnerEvent,
+        previous: EventRecord,
+        now: datetime,
+    ) -> StageResult:
+        if previous.partner_id != partner_id:
+            # Another partner's event id: say nothing about it.
+            return self._reject(msg, partner_id, event.event_id, ReasonCode.EVENT_ID_CONFLICT, now)
+        if previous.source == msg.coordinates_text:
+            # The very same record, consumed again after a crash before its offset was
+            # committed: send the same outputs again (same ids) instead of a DUPLICATE.
+            replay = (
+                self._route_new(msg, partner_id, event, root_event_id(event), now)
+                if event.message_type is MessageType.NEW
+                else None
+            )
+            if replay is not None and previous.status is AckStatus.ROUTED:
+                return StageResult(Outcome.REPLAYED, partner_id, replay.outbound, None,
+                                   lane=replay.lane, units=replay.units)
+        ack = self._ack(msg, partner_id, event.event_id, AckStatus.DUPLICATE, now,
+                        units=list(previous.units),
+                        reason_text=f"déjà traité : {previous.status.value}")
+        return StageResult(Outcome.DUPLICATE, partner_id, [ack], None,
+                           reason_code=previous.reason_code, units=previous.units)
+
+    # -- acknowledgements and dead letters --------------------------------------------------
+    def _reject(
+        self,
+        msg: Inbound,
+        partner_id: str,
+        event_id: str | None,
+        reason: ReasonCode,
+        now: datetime,
+    ) -> StageResult:
+        ack = self._ack(msg, partner_id, event_id, AckStatus.REJECTED, now, reason=reason)
+        return StageResult(Outcome.REJECTED, partner_id, [ack], None, reason_code=reason.value)
+
+    def _ack(
+        self,
+        msg: Inbound,
+        partner_id: str,
+        event_id: str | None,
+        status: AckStatus,
+        now: datetime,
+        *,
+        units: list[str] | None = None,
+        reason: ReasonCode | None = None,
+        reason_text: str | None = None,
+    ) -> Outbound:
+        ack = Acknowledgement(
+            ack_id=deterministic_id(msg.coordinates_text, status.value),
+            partner_id=partner_id,
+            event_id=event_id,
+            status=status,
+            issued_at=now,
+            units=units or [],
+            reason_code=reason.value if reason else None,
+            reason_message=reason.message_fr if reason else reason_text,
+            # Without an event id, the Kafka coordinates are the only way to say which one.
+            source=msg.coordinates,
+        )
+        key = (event_id or msg.coordinates_text).encode()
+        return Outbound(topics.partner_acks(partner_id), key, encode(ack))
+
+    def _dead_letter_record(
+        self,
+        msg: Inbound,
+        reason: ReasonCode,
+        detail: str,
+        units: tuple[str, ...],
+        now: datetime,
+    ) -> Outbound:
+        letter = DeadLetter(
+            failed_at=now,
+            stage=self.stage,
+            reason_code=reason.value,
+            reason=detail,
+            source=msg.coordinates,
+            event_id=recover_event_id(msg.value or b""),
+            payload=msg.value or b"",
+        )
+        return Outbound(topics.DEADLETTER, msg.key, encode(letter))

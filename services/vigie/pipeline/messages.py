@@ -1,0 +1,106 @@
+"""Plain carriers between the Kafka adapters and the processors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from vigie.contracts.enums import AckStatus, Lane
+from vigie.contracts.models import KafkaCoordinates
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One consumed Kafka record, as the adapter hands it over."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+    @property
+    def coordinates(self) -> KafkaCoordinates:
+        return KafkaCoordinates(topic=self.topic, partition=self.partition, offset=self.offset)
+
+    @property
+    def coordinates_text(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One record to produce."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+
+
+class Outcome(StrEnum):
+    """The one terminal outcome of each input message at a stage (what the metrics count)."""
+
+    ROUTED = "routed"
+    MANUAL_TRIAGE = "manual_triage"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    EXPIRED = "expired"
+    REPLAYED = "replayed"  # the same Kafka record seen again after a crash: outputs repeated
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """What Vigie remembers of an event id (the idempotency and lifecycle table value)."""
+
+    event_id: str
+    partner_id: str
+    status: AckStatus
+    source: str
+    units: tuple[str, ...] = ()
+    lane: Lane = Lane.INCIDENT
+    reason_code: str | None = None
+    routed_at: float | None = None
+    lifecycle: tuple[AckStatus, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "partner_id": self.partner_id,
+            "status": self.status.value,
+            "source": self.source,
+            "units": list(self.units),
+            "lane": self.lane.value,
+            "reason_code": self.reason_code,
+            "routed_at": self.routed_at,
+            "lifecycle": [s.value for s in self.lifecycle],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EventRecord:
+        return cls(
+            event_id=data["event_id"],
+            partner_id=data["partner_id"],
+            status=AckStatus(data["status"]),
+            source=data["source"],
+            units=tuple(data.get("units") or ()),
+            lane=Lane(data.get("lane") or Lane.INCIDENT),
+            reason_code=data.get("reason_code"),
+            routed_at=data.get("routed_at"),
+            lifecycle=tuple(AckStatus(s) for s in data.get("lifecycle") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    """What a processor decided for one input: records to send, a table write, the outcome."""
+
+    outcome: Outcome
+    partner_id: str | None
+    outbound: list[Outbound] = field(default_factory=list)
+    record: EventRecord | None = None
+    reason_code: str | None = None
+    lane: Lane | None = None
+    units: tuple[str, ...] = ()
+    sent_at: float | None = None  # the partner's sent_at (epoch seconds), for latency

@@ -1,0 +1,1 @@
+"""Realistic demo and test feeds built from the sample sites (no Kafka here)."""

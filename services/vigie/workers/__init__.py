@@ -1,0 +1,1 @@
+"""Adapters: the faust app, its topics, tables and agents. Logic lives in ``vigie.pipeline``."""

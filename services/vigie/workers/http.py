@@ -1,0 +1,38 @@
+"""The worker's HTTP endpoint: Prometheus metrics, liveness and readiness.
+
+Served from the worker's own event loop (aiohttp comes with faust), on ``VIGIE_METRICS_PORT``.
+``/readyz`` answers 200 only once reference data are loaded and table recovery is done, so
+orchestrators (and the tests) route traffic to a worker that can decide correctly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+
+def build_http_app(is_ready: Callable[[], bool]) -> web.Application:
+    async def metrics(_request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def readyz(_request: web.Request) -> web.Response:
+        ready = is_ready()
+        return web.Response(text="ready\n" if ready else "starting\n", status=200 if ready else 503)
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app
+
+
+async def serve(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner

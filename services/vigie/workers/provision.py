@@ -1,0 +1,103 @@
+"""Create Vigie's topics explicitly (the broker does not auto-create them).
+
+One topic per partner and per unit, so that broker ACLs can isolate each of them; reference
+topics are compacted (the latest record per key is the truth); the dead-letter topic keeps
+its records for a long time since it is where operations look for what went wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from vigie.contracts import topics
+from vigie.settings import Settings
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpec]:
+    """Every topic Vigie needs for these partners and units, with its class's settings."""
+    n = settings.partitions
+    # Free text travels in partner and routed topics: keep them short by default.
+    event_cfg = {"retention.ms": str(7 * DAY_MS)}
+    ack_cfg = {"retention.ms": str(30 * DAY_MS)}
+    compacted = {"cleanup.policy": "compact"}
+    specs = [
+        TopicSpec(topics.REF_SITES, 1, compacted),
+        TopicSpec(topics.REF_COMPETENCE, 1, compacted),
+        TopicSpec(topics.REF_UNITS, 1, compacted),
+        TopicSpec(topics.DEADLETTER, 1, {"retention.ms": str(30 * DAY_MS)}),
+    ]
+    for partner in settings.partners:
+        specs += [
+            TopicSpec(topics.partner_incidents(partner), n, event_cfg),
+            TopicSpec(topics.partner_alerts(partner), n, event_cfg),
+            TopicSpec(topics.partner_acks(partner), n, ack_cfg),
+        ]
+    for unit in sorted(set(unit_ids)):
+        specs += [
+            TopicSpec(topics.unit_incidents(unit), n, event_cfg),
+            TopicSpec(topics.unit_alerts(unit), n, event_cfg),
+            TopicSpec(topics.unit_status(unit), n, ack_cfg),
+        ]
+    return specs
+
+
+async def ensure_topics(settings: Settings, unit_ids: Iterable[str]) -> list[str]:
+    """Create the missing topics; return the names created (existing ones are left alone)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(s.name, s.partitions, settings.replication_factor, topic_configs=s.config)
+            for s in planned_topics(settings, unit_ids)
+            if s.name not in existing
+        ]
+        for start in range(0, len(missing), 50):
+            response = await admin.create_topics(missing[start : start + 50])
+            failed = [
+                (name, code, message)
+                for name, code, message in response.topic_errors
+                if code not in (0, TopicAlreadyExistsError.errno)
+            ]
+            if failed:
+                raise RuntimeError(f"topic creation failed: {failed}")
+        # Creation is asynchronous on the controller: wait until metadata shows every topic.
+        for _ in range(100):
+            if {t.name for t in missing} <= set(await admin.list_topics()):
+                break
+            await asyncio.sleep(0.1)
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+async def partitions_of(bootstrap: str, names: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the named topics that exist (for consumers outside any group,
+    which must assign partitions themselves)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(names))
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        if topic["error_code"] == 0
+        for partition in topic["partitions"]
+    ]

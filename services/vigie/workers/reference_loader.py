@@ -1,0 +1,96 @@
+"""Keeps the worker's reference store in step with the compacted ``ref.*`` topics.
+
+Every worker needs every site and every competence row (they are not partitioned by event),
+so this is a plain consumer outside the consumer group, reading each topic from the start.
+Updates take effect for the next event: no restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from vigie.contracts import topics
+from vigie.contracts.codec import DecodeError, decode
+from vigie.contracts.models import CompetenceRecord, SiteRecord, UnitRecord
+from vigie.reference.snapshot import ReferenceStore
+from vigie.workers.provision import partitions_of
+
+log = logging.getLogger(__name__)
+
+REFERENCE_TOPICS = (topics.REF_UNITS, topics.REF_COMPETENCE, topics.REF_SITES)
+
+
+class ReferenceLoader:
+    def __init__(
+        self,
+        store: ReferenceStore,
+        bootstrap_servers: str,
+        on_update: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.ready = asyncio.Event()
+        self._bootstrap = bootstrap_servers
+        self.on_update = on_update or (lambda _topic: None)
+
+    def apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        """Apply one compacted record; a tombstone (no value) deletes a site."""
+        if value is None:
+            if topic == topics.REF_SITES and key is not None:
+                self.store.delete_site(key.decode())
+            return
+        try:
+            if topic == topics.REF_SITES:
+                self.store.upsert_site(decode(value, SiteRecord))
+            elif topic == topics.REF_COMPETENCE:
+                self.store.upsert_competence(decode(value, CompetenceRecord))
+            elif topic == topics.REF_UNITS:
+                self.store.upsert_unit(decode(value, UnitRecord))
+        except DecodeError as exc:
+            log.warning("reference record skipped", extra={"topic": topic, "reason": exc.reason})
+            return
+        self.on_update(topic)
+
+    async def _partitions(self, wait: float = 30.0) -> list[TopicPartition]:
+        """The partitions of the reference topics, waiting a little for their creation."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while True:
+            found = await partitions_of(self._bootstrap, REFERENCE_TOPICS)
+            if len({tp.topic for tp in found}) == len(REFERENCE_TOPICS) or loop.time() > deadline:
+                return found
+            await asyncio.sleep(0.5)
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            partitions = await self._partitions()
+            if not partitions:
+                raise RuntimeError("reference topics missing: run `vigie topics ensure`")
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            end = await consumer.end_offsets(partitions)
+            pending = {tp for tp, offset in end.items() if offset > 0}
+            if not pending:
+                self.ready.set()
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+                for tp, records in batches.items():
+                    for record in records:
+                        self.apply(tp.topic, record.key, record.value)
+                    if tp in pending and records[-1].offset + 1 >= end[tp]:
+                        pending.discard(tp)
+                if not self.ready.is_set() and not pending:
+                    log.info("reference data loaded", extra=self.store.snapshot().versions)
+                    self.ready.set()
+        finally:
+            await consumer.stop()
