@@ -69,6 +69,7 @@ def locate(event: PartnerEvent, ref: ReferenceSnapshot) -> Placement:
     """Apply the locating order above to one event."""
     communes = ref.communes
     notes: tuple[str, ...] = ()
+    site_outside = False
     location = event.location
     coordinates = location.coordinates if location is not None else None
     address = location.address if location is not None else None
@@ -93,7 +94,7 @@ def locate(event: PartnerEvent, ref: ReferenceSnapshot) -> Placement:
                             f"coordinates in {at.insee}, site in {commune.insee}: site used"
                         )
                 return Placement(LocateMethod.SITE, commune, site, None, notes, discrepancy)
-            notes = (OUT_OF_AREA,)  # a registered site outside Oise: fall through
+            site_outside = True  # a registered site outside Oise: fall through
 
     # 2. coordinates
     outside = False
@@ -138,5 +139,5 @@ def locate(event: PartnerEvent, ref: ReferenceSnapshot) -> Placement:
             else None
         )
         return Placement(declared_method, declared, None, None, notes, discrepancy)
-    reason = OUT_OF_AREA if (outside or declared_outside or OUT_OF_AREA in notes) else UNLOCATED
+    reason = OUT_OF_AREA if (outside or declared_outside or site_outside) else UNLOCATED
     return Placement(LocateMethod.DEFAULT, None, None, reason, notes, None)

@@ -92,3 +92,20 @@ def test_postcode_and_name_only_when_unique() -> None:
 def test_nothing_usable_is_unlocated() -> None:
     placement = locate(event(), REF)
     assert placement.method is LocateMethod.DEFAULT and placement.reason_code == "UNLOCATED"
+
+
+def test_registered_site_outside_oise_is_out_of_area() -> None:
+    from vigie.reference.snapshot import ReferenceStore
+
+    site = REF.sites["opac-oise-0001"].model_copy(
+        update={
+            "site_id": "opac-oise-0999",
+            "insee_code": "75056",
+            "lat": PARIS[0],
+            "lon": PARIS[1],
+        }
+    )
+    ref = ReferenceStore.with_defaults(sites=[site]).snapshot()
+    placement = locate(event(site_id="opac-oise-0999"), ref)
+    assert placement.method is LocateMethod.DEFAULT and placement.reason_code == "OUT_OF_AREA"
+    assert placement.notes == ()
