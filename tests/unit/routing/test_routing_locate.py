@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from routing_helpers import BEAUVAIS, CREIL, PARIS, event, sample_snapshot
-
+from tests.unit.routing.routing_helpers import BEAUVAIS, CREIL, PARIS, event, sample_snapshot
 from vigie.contracts.enums import LocateMethod
 from vigie.routing.locate import locate
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from routing_helpers import CREIL, MERU, PARIS, SENT, event, sample_snapshot
 
+from tests.unit.routing.routing_helpers import CREIL, MERU, PARIS, SENT, event, sample_snapshot
 from vigie.contracts.enums import Category, DecisionStatus, Force, Lane, LocateMethod, Urgency
 from vigie.reference.competence import load_default_competence
 from vigie.reference.sites import load_sample_sites
