@@ -9,21 +9,17 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-# Sub-applications register themselves below, one line each (keep the list sorted).
+# Sub-applications, one per concern (keep sorted). They import ``app``-free modules only.
 from vigie.cli.broker import broker_app  # noqa: E402
-
-app.add_typer(broker_app, name="broker")
+from vigie.cli.route import route_app  # noqa: E402
+from vigie.cli.run import run  # noqa: E402
+from vigie.cli.schema import decode_command, schema_app  # noqa: E402
 from vigie.cli.worker import topics_app, worker  # noqa: E402
 
+app.add_typer(broker_app, name="broker")
+app.command("decode")(decode_command)
+app.add_typer(route_app, name="route")
+app.command("run")(run)
+app.add_typer(schema_app, name="schema")
 app.add_typer(topics_app, name="topics")
 app.command("worker")(worker)
-from vigie.cli.run import run  # noqa: E402
-
-app.command("run")(run)
-from vigie.cli.schema import decode_command, schema_app  # noqa: E402
-
-app.add_typer(schema_app, name="schema")
-app.command("decode")(decode_command)
-from vigie.cli.route import route_app  # noqa: E402
-
-app.add_typer(route_app, name="route")
