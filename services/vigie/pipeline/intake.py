@@ -9,35 +9,25 @@ partition, in order, next to the table entry that remembers it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from vigie.contracts import topics
-from vigie.contracts.codec import DecodeError, decode, encode, recover_event_id
+from vigie.contracts.codec import DecodeError, decode, recover_event_id
 from vigie.contracts.enums import AckStatus, DecisionStatus, Lane, MessageType
 from vigie.contracts.models import (
-    Acknowledgement,
-    DeadLetter,
     PartnerEvent,
-    RoutedEvent,
 )
 from vigie.contracts.reasons import ReasonCode
 from vigie.contracts.validation import validate_event
-from vigie.pipeline.messages import EventRecord, Inbound, Outbound, Outcome, StageResult
+from vigie.pipeline import outputs
+from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult
 from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.policy import decide
 from vigie.settings import Settings
 
-#: Namespace of Vigie's deterministic ids: the same input always yields the same ack id,
-#: so a consumer can drop a copy re-sent after a worker crash.
-ACK_NAMESPACE = uuid.UUID("6f1c7c2e-6b1e-4f7e-9a53-3d2a6f0f7a10")
-
 Lookup = Callable[[str], EventRecord | None]
-
-
-def deterministic_id(*parts: str) -> str:
-    return str(uuid.uuid5(ACK_NAMESPACE, "|".join(parts)))
 
 
 def utcnow() -> datetime:
@@ -49,10 +39,6 @@ def root_event_id(event: PartnerEvent) -> str:
     if event.message_type is MessageType.NEW or not event.references:
         return event.event_id
     return event.references[0]
-
-
-def unit_topic(unit_id: str, lane: Lane) -> str:
-    return topics.unit_alerts(unit_id) if lane is Lane.ALERT else topics.unit_incidents(unit_id)
 
 
 class IntakeProcessor:
@@ -82,9 +68,19 @@ class IntakeProcessor:
         except DecodeError as exc:
             # Both the sender (ack) and operations (dead letter with the bytes) must know.
             result = self._reject(msg, partner_id, recover_event_id(raw), exc.reason, now)
-            letter = self._dead_letter_record(msg, exc.reason, exc.detail, result.units, now)
+            letter = outputs.dead_letter(self.stage, msg, exc.reason, exc.detail, now)
             result.outbound.append(letter)
             return result
+
+        root = root_event_id(event)
+        if msg.key is None or msg.key != root.encode():
+            # Not recorded: a wrongly keyed message sits in a partition that is not the
+            # event's, so its correctly keyed resend must be judged afresh.
+            return self._reject(msg, partner_id, event.event_id, ReasonCode.KEY_MISMATCH, now)
+
+        previous = lookup(event.event_id)
+        if previous is not None:
+            return self._repeat(msg, partner_id, event, previous, now)
 
         issues = validate_event(
             event,
@@ -93,14 +89,16 @@ class IntakeProcessor:
             future_tolerance=self._settings.future_tolerance,
         )
         if issues:
-            return self._reject(msg, partner_id, event.event_id, issues[0].reason, now)
-        root = root_event_id(event)
-        if msg.key is None or msg.key != root.encode():
-            return self._reject(msg, partner_id, event.event_id, ReasonCode.KEY_MISMATCH, now)
-
-        previous = lookup(event.event_id)
-        if previous is not None:
-            return self._repeat(msg, partner_id, event, previous, now)
+            result = self._reject(msg, partner_id, event.event_id, issues[0].reason, now)
+            record = EventRecord(
+                event_id=event.event_id,
+                partner_id=partner_id,
+                status=AckStatus.REJECTED,
+                source=msg.coordinates_text,
+                reason_code=issues[0].reason.value,
+                lifecycle=(AckStatus.REJECTED,),
+            )
+            return replace(result, record=record)
 
         if event.expires_at is not None and event.expires_at <= now:
             record = EventRecord(
@@ -109,8 +107,9 @@ class IntakeProcessor:
                 status=AckStatus.EXPIRED,
                 source=msg.coordinates_text,
                 reason_code=ReasonCode.EXPIRED.value,
+                lifecycle=(AckStatus.EXPIRED,),
             )
-            ack = self._ack(msg, partner_id, event.event_id, AckStatus.EXPIRED, now,
+            ack = outputs.ack(msg, partner_id, event.event_id, AckStatus.EXPIRED, now,
                             reason=ReasonCode.EXPIRED)
             return StageResult(Outcome.EXPIRED, partner_id, [ack], record,
                                reason_code=ReasonCode.EXPIRED.value)
@@ -119,15 +118,20 @@ class IntakeProcessor:
             return self._route_new(msg, partner_id, event, root, now)
         return self._route_follow_up(msg, partner_id, event, root, lookup, now)
 
+    def _alert_deadline(self, lane: Lane, now: datetime) -> float | None:
+        if lane is not Lane.ALERT:
+            return None
+        return (now + self._settings.alert_takeover_delay).timestamp()
+
     def dead_letter(self, msg: Inbound, reason: ReasonCode, detail: str) -> StageResult:
         """The last resort for a record this stage cannot handle: keep its bytes, say why."""
         now = self._clock()
-        letter = self._dead_letter_record(msg, reason, detail, (), now)
+        letter = outputs.dead_letter(self.stage, msg, reason, detail, now)
         partner_id = topics.owner_of(msg.topic)
         outbound = [letter]
         event_id = recover_event_id(msg.value or b"")
         if partner_id is not None:
-            outbound.append(self._ack(msg, partner_id, event_id, AckStatus.REJECTED, now,
+            outbound.append(outputs.ack(msg, partner_id, event_id, AckStatus.REJECTED, now,
                                       reason=reason))
         return StageResult(Outcome.DEAD_LETTERED, partner_id, outbound,
                            reason_code=reason.value)
@@ -138,16 +142,8 @@ class IntakeProcessor:
     ) -> StageResult:
         routing = decide(event, self._store.snapshot())
         decision = routing.decision
-        outbound = [
-            Outbound(
-                unit_topic(unit_id, decision.lane),
-                root.encode(),
-                encode(RoutedEvent(unit_id=unit_id, routed_at=now, event=event,
-                                   enrichment=routing.enrichment, decision=decision)),
-            )
-            for unit_id in decision.units
-        ]
-        outbound.append(self._ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
+        outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now)
+        outbound.append(outputs.ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
                                   units=decision.units))
         record = EventRecord(
             event_id=event.event_id,
@@ -159,6 +155,10 @@ class IntakeProcessor:
             reason_code=decision.reason_code,
             routed_at=now.timestamp(),
             lifecycle=(AckStatus.ROUTED,),
+            insee_code=decision.insee_code,
+            force=decision.force.value if decision.force else None,
+            event_bytes=msg.value,
+            alert_deadline=self._alert_deadline(decision.lane, now),
         )
         outcome = (
             Outcome.MANUAL_TRIAGE
@@ -167,7 +167,9 @@ class IntakeProcessor:
         )
         return StageResult(outcome, partner_id, outbound, record,
                            reason_code=decision.reason_code, lane=decision.lane,
-                           units=tuple(decision.units), sent_at=event.sent_at.timestamp())
+                           units=tuple(decision.units), sent_at=event.sent_at.timestamp(),
+                           category=event.category.value, insee=decision.insee_code,
+                           qpv=routing.enrichment.qpv_name)
 
     def _route_follow_up(
         self,
@@ -192,19 +194,11 @@ class IntakeProcessor:
                 "units": list(original.units),
                 "lane": original.lane,
                 "status": DecisionStatus.ROUTED,
-                "explanation": f"{event.message_type.value} : suit le routage de l'événement initial",
+                "explanation": f"{event.message_type.value}: follows the original routing",
             }
         )
-        outbound = [
-            Outbound(
-                unit_topic(unit_id, original.lane),
-                root.encode(),
-                encode(RoutedEvent(unit_id=unit_id, routed_at=now, event=event,
-                                   enrichment=routing.enrichment, decision=decision)),
-            )
-            for unit_id in original.units
-        ]
-        outbound.append(self._ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
+        outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now)
+        outbound.append(outputs.ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
                                   units=list(original.units)))
         record = EventRecord(
             event_id=event.event_id,
@@ -215,9 +209,15 @@ class IntakeProcessor:
             lane=original.lane,
             routed_at=now.timestamp(),
             lifecycle=(AckStatus.ROUTED,),
+            insee_code=original.insee_code,
+            force=original.force,
         )
-        return StageResult(Outcome.ROUTED, partner_id, outbound, record, lane=original.lane,
-                           units=original.units, sent_at=event.sent_at.timestamp())
+        related = None
+        if event.message_type is MessageType.CANCEL and original.alert_deadline is not None:
+            related = replace(original, alert_deadline=None)  # nobody must escalate it now
+        return StageResult(Outcome.ROUTED, partner_id, outbound, record, related=related,
+                           lane=original.lane, units=original.units,
+                           sent_at=event.sent_at.timestamp())
 
     def _repeat(
         self,
@@ -241,7 +241,7 @@ class IntakeProcessor:
             if replay is not None and previous.status is AckStatus.ROUTED:
                 return StageResult(Outcome.REPLAYED, partner_id, replay.outbound, None,
                                    lane=replay.lane, units=replay.units)
-        ack = self._ack(msg, partner_id, event.event_id, AckStatus.DUPLICATE, now,
+        ack = outputs.ack(msg, partner_id, event.event_id, AckStatus.DUPLICATE, now,
                         units=list(previous.units),
                         reason_text=f"déjà traité : {previous.status.value}")
         return StageResult(Outcome.DUPLICATE, partner_id, [ack], None,
@@ -256,51 +256,5 @@ class IntakeProcessor:
         reason: ReasonCode,
         now: datetime,
     ) -> StageResult:
-        ack = self._ack(msg, partner_id, event_id, AckStatus.REJECTED, now, reason=reason)
+        ack = outputs.ack(msg, partner_id, event_id, AckStatus.REJECTED, now, reason=reason)
         return StageResult(Outcome.REJECTED, partner_id, [ack], None, reason_code=reason.value)
-
-    def _ack(
-        self,
-        msg: Inbound,
-        partner_id: str,
-        event_id: str | None,
-        status: AckStatus,
-        now: datetime,
-        *,
-        units: list[str] | None = None,
-        reason: ReasonCode | None = None,
-        reason_text: str | None = None,
-    ) -> Outbound:
-        ack = Acknowledgement(
-            ack_id=deterministic_id(msg.coordinates_text, status.value),
-            partner_id=partner_id,
-            event_id=event_id,
-            status=status,
-            issued_at=now,
-            units=units or [],
-            reason_code=reason.value if reason else None,
-            reason_message=reason.message_fr if reason else reason_text,
-            # Without an event id, the Kafka coordinates are the only way to say which one.
-            source=msg.coordinates,
-        )
-        key = (event_id or msg.coordinates_text).encode()
-        return Outbound(topics.partner_acks(partner_id), key, encode(ack))
-
-    def _dead_letter_record(
-        self,
-        msg: Inbound,
-        reason: ReasonCode,
-        detail: str,
-        units: tuple[str, ...],
-        now: datetime,
-    ) -> Outbound:
-        letter = DeadLetter(
-            failed_at=now,
-            stage=self.stage,
-            reason_code=reason.value,
-            reason=detail,
-            source=msg.coordinates,
-            event_id=recover_event_id(msg.value or b""),
-            payload=msg.value or b"",
-        )
-        return Outbound(topics.DEADLETTER, msg.key, encode(letter))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -63,6 +64,17 @@ class EventRecord:
     reason_code: str | None = None
     routed_at: float | None = None
     lifecycle: tuple[AckStatus, ...] = ()
+    insee_code: str | None = None
+    force: str | None = None
+    #: The encoded PartnerEvent, kept only for routed events: a transfer must hand the
+    #: event itself to the new unit. Lives in the table's changelog (retention: see docs).
+    event_bytes: bytes | None = None
+    #: Epoch seconds by which an urgent alert must be taken in charge (None: no timer).
+    alert_deadline: float | None = None
+
+    @property
+    def state(self) -> AckStatus | None:
+        return self.lifecycle[-1] if self.lifecycle else None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +87,10 @@ class EventRecord:
             "reason_code": self.reason_code,
             "routed_at": self.routed_at,
             "lifecycle": [s.value for s in self.lifecycle],
+            "insee_code": self.insee_code,
+            "force": self.force,
+            "event_b64": base64.b64encode(self.event_bytes).decode() if self.event_bytes else None,
+            "alert_deadline": self.alert_deadline,
         }
 
     @classmethod
@@ -89,6 +105,10 @@ class EventRecord:
             reason_code=data.get("reason_code"),
             routed_at=data.get("routed_at"),
             lifecycle=tuple(AckStatus(s) for s in data.get("lifecycle") or ()),
+            insee_code=data.get("insee_code"),
+            force=data.get("force"),
+            event_bytes=base64.b64decode(data["event_b64"]) if data.get("event_b64") else None,
+            alert_deadline=data.get("alert_deadline"),
         )
 
 
@@ -100,7 +120,21 @@ class StageResult:
     partner_id: str | None
     outbound: list[Outbound] = field(default_factory=list)
     record: EventRecord | None = None
+    #: A second table write, on another event id (a CANCEL stops the original's alert timer).
+    related: EventRecord | None = None
     reason_code: str | None = None
     lane: Lane | None = None
     units: tuple[str, ...] = ()
     sent_at: float | None = None  # the partner's sent_at (epoch seconds), for latency
+    # Where and what, for the partnership counters (NEW events only; bounded values: a
+    # category code, an INSEE code from the commune index, a QPV name from reference data).
+    category: str | None = None
+    insee: str | None = None
+    qpv: str | None = None
+    #: Extra counts for the metrics: "escalation", "transfer", "taken_in_charge_after" (s).
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def advance(record: EventRecord, *statuses: AckStatus, **changes: Any) -> EventRecord:
+    """The record after these acknowledgements were issued (and other field changes)."""
+    return replace(record, lifecycle=record.lifecycle + statuses, **changes)
