@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from vigie.settings import PROJECT_DIR, Settings
 
@@ -94,17 +95,24 @@ class LocalBroker:
         return self.libs_dir
 
     # -- format ------------------------------------------------------------------------------
+    @property
+    def properties_template(self) -> Path:
+        """The server.properties template; the secure broker (broker/secure.py) has its own."""
+        return KAFKA_CONF_DIR / "server.properties.template"
+
+    def _template_values(self) -> dict[str, object]:
+        """Placeholders of the template; subclasses add theirs (passwords, keystores)."""
+        return {
+            "broker_port": self.settings.broker_port,
+            "controller_port": self.settings.controller_port,
+            "log_dirs": self.data_dir,
+            "partitions": self.settings.partitions,
+        }
+
     def _render_properties(self) -> None:
-        template = Template((KAFKA_CONF_DIR / "server.properties.template").read_text())
+        template = Template(self.properties_template.read_text())
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        self.properties_file.write_text(
-            template.substitute(
-                broker_port=self.settings.broker_port,
-                controller_port=self.settings.controller_port,
-                log_dirs=self.data_dir,
-                partitions=self.settings.partitions,
-            )
-        )
+        self.properties_file.write_text(template.substitute(self._template_values()))
 
     def _java(self, main_class: str, *args: str) -> list[str]:
         classpath = os.pathsep.join([str(self.libs_dir / "*")])
@@ -115,6 +123,10 @@ class LocalBroker:
             "-cp", classpath, main_class, *args,
         ]
 
+    def _format_args(self) -> list[str]:
+        """Extra `StorageTool format` arguments (the secure broker adds SCRAM credentials)."""
+        return []
+
     def format_storage(self) -> None:
         """Format the KRaft storage once: a formatted folder keeps its data across restarts."""
         if (self.data_dir / "meta.properties").exists():
@@ -124,7 +136,7 @@ class LocalBroker:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
             self._java("kafka.tools.StorageTool", "format", "-t", cid,
-                       "-c", str(self.properties_file)),
+                       "-c", str(self.properties_file), *self._format_args()),
             capture_output=True, text=True, check=False,
         )
         if result.returncode != 0:
@@ -174,11 +186,15 @@ class LocalBroker:
                 raise BrokerError(
                     f"Kafka exited with code {process.returncode}; see {self.log_dir}/kafka.out"
                 )
-            if port_open(self.settings.broker_port) and broker_answers(self.bootstrap):
+            if port_open(self.settings.broker_port) and self._answers():
                 return process.pid
             time.sleep(0.3)
         self.stop()
         raise BrokerError(f"Kafka did not answer within {timeout:.0f}s; see {self.log_dir}")
+
+    def _answers(self) -> bool:
+        """True once a client gets metadata; the secure broker probes with its admin login."""
+        return broker_answers(self.bootstrap)
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop gracefully (SIGTERM: controlled shutdown), SIGKILL after the timeout."""
@@ -230,7 +246,8 @@ def java_binary() -> str:
     java = shutil.which("java")
     if java is None:
         raise BrokerError(
-            f"Java >= {MIN_JAVA} is missing: install it, e.g. `apt-get install openjdk-17-jre-headless`."
+            f"Java >= {MIN_JAVA} is missing: install it, "
+            "e.g. `apt-get install openjdk-17-jre-headless`."
         )
     return java
 
@@ -255,12 +272,17 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def broker_answers(bootstrap: str, timeout: float = 5.0) -> bool:
-    """True when a Kafka client can fetch cluster metadata (the broker is really up)."""
+def broker_answers(bootstrap: str, timeout: float = 5.0, **client: Any) -> bool:
+    """True when a Kafka client can fetch cluster metadata (the broker is really up).
+
+    ``client`` adds aiokafka connection options (SASL_SSL login for the secure broker).
+    """
     from aiokafka.admin import AIOKafkaAdminClient
 
     async def probe() -> bool:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=3000, **client
+        )
         try:
             await asyncio.wait_for(admin.start(), timeout)
             await asyncio.wait_for(admin.list_topics(), timeout)
