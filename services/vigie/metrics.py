@@ -7,8 +7,12 @@ Never an event id, a site id or any text from a partner.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+import time
+from collections.abc import Iterable, Mapping
 
+from prometheus_client import Counter, Gauge, Histogram, Info
+
+from vigie.contracts import topics
 from vigie.pipeline.messages import StageResult
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -38,13 +42,185 @@ REFERENCE_UPDATES = Counter(
 )
 WORKER_READY = Gauge("vigie_worker_ready", "1 once reference data and tables are loaded")
 
+# -- reference data -------------------------------------------------------------------------
+# The timestamp is what Prometheus prefers (age = time() - it); the age gauge is computed at
+# scrape time for readers without PromQL. Both restart from the replay after a worker restart.
+REFERENCE_LAST_UPDATE = Gauge(
+    "vigie_reference_last_update_timestamp_seconds",
+    "When this worker last applied a record from a ref topic (epoch seconds)",
+    ["topic"],
+)
+REFERENCE_AGE = Gauge(
+    "vigie_reference_age_seconds",
+    "Seconds since this worker last applied a record from a ref topic",
+    ["topic"],
+)
+#: Exported as vigie_reference_version_info{part, version} 1: one series per part at a time
+#: (the content hash of communes, competence, units and sites this worker routes with).
+REFERENCE_VERSION = Info(
+    "vigie_reference_version", "Reference data version this worker routes with", ["part"]
+)
+
+# -- Kafka consumption ------------------------------------------------------------------------
+CONSUMER_LAG = Gauge(
+    "vigie_consumer_lag",
+    "High watermark minus this worker's committed offset, per assigned partition",
+    ["topic", "partition"],
+)
+PARTNER_LAST_EVENT = Gauge(
+    "vigie_partner_last_event_timestamp_seconds",
+    "When this worker last received a message from the partner (epoch seconds); "
+    "set to the worker start for a partner not heard from since",
+    ["partner"],
+)
+
+# -- partnership reporting (weekly figures per category, priority district, commune) ----------
+# Two counters rather than one {category, insee, qpv}: 15 categories x ~20 QPV names and 680
+# communes stay about 1,000 series, where the cross product could reach 200,000.
+EVENTS_BY_CATEGORY = Counter(
+    "vigie_events_by_category",
+    "NEW events routed (or sent to manual triage), by category and priority district (QPV "
+    "name from the site registry, 'none' outside any QPV)",
+    ["category", "qpv"],
+)
+EVENTS_BY_COMMUNE = Counter(
+    "vigie_events_by_commune",
+    "NEW events routed (or sent to manual triage), by INSEE code of the commune "
+    "('unknown' when the event could not be placed)",
+    ["insee"],
+)
+
+# -- urgent alerts and unit feedback (declared here, fed by the alert-lifecycle processor) --
+TAKE_IN_CHARGE_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0)
+ALERT_TIME_TO_TAKE_IN_CHARGE = Histogram(
+    "vigie_alert_time_to_take_in_charge_seconds",
+    "Time from an urgent alert being routed to its unit taking it in charge",
+    ["unit"],
+    buckets=TAKE_IN_CHARGE_BUCKETS,
+)
+OPEN_ALERTS = Gauge(
+    "vigie_open_alerts", "Urgent alerts routed to the unit and not yet taken in charge", ["unit"]
+)
+ESCALATIONS = Counter(
+    "vigie_escalations",
+    "Urgent alerts escalated to the command centre for lack of take-in-charge",
+    ["unit"],
+)
+TRANSFERS = Counter(
+    "vigie_transfers", "Events transferred by one unit to another", ["from_unit", "to_unit"]
+)
+STATUS_UPDATES = Counter(
+    "vigie_status_updates",
+    "Status updates received from units, by status and what Vigie made of them",
+    ["unit", "status", "outcome"],
+)
+
+NO_QPV = "none"
+UNKNOWN = "unknown"
+OTHER = "other"
+
+
+class BoundedLabel:
+    """Admits at most ``limit`` distinct values for one label, then answers ``other``.
+
+    Why: QPV names come from the site registry (reference data, bounded in practice), but a
+    registry full of typos must not be able to grow the number of series without bound.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        if len(self._seen) >= self.limit:
+            return OTHER
+        self._seen.add(value)
+        return value
+
+
+QPV_LABEL = BoundedLabel(limit=100)
+
 
 def record_intake(lane: str, result: StageResult, latency_seconds: float | None) -> None:
+    """Count one consumed partner message: outcome, copies, dead letters, place, freshness."""
     partner = result.partner_id or "unknown"
     EVENTS_RECEIVED.labels(partner, lane).inc()
+    if result.partner_id is not None:
+        PARTNER_LAST_EVENT.labels(partner).set(time.time())
+    for out in result.outbound:
+        if out.topic == topics.DEADLETTER:
+            DEAD_LETTERS.labels("intake", result.reason_code or "").inc()
+    if result.category is not None:
+        qpv = QPV_LABEL(result.qpv) if result.qpv else NO_QPV
+        EVENTS_BY_CATEGORY.labels(result.category, qpv).inc()
+        EVENTS_BY_COMMUNE.labels(result.insee or UNKNOWN).inc()
     EVENTS_OUTCOME.labels(partner, result.outcome.value, result.reason_code or "").inc()
     routed_lane = (result.lane or lane).lower() if result.lane else lane
     for unit in result.units if result.outcome.value in ("routed", "manual_triage") else ():
         EVENTS_ROUTED.labels(unit, routed_lane).inc()
     if latency_seconds is not None and result.units:
         ROUTING_LATENCY.labels(routed_lane).observe(max(latency_seconds, 0.0))
+
+
+def record_reference_update(topic: str) -> None:
+    """One reference record applied (the loader's ``on_update`` hook)."""
+    REFERENCE_UPDATES.labels(topic).inc()
+    now = time.time()
+    if topic not in _reference_applied:
+        REFERENCE_AGE.labels(topic).set_function(lambda: time.time() - _reference_applied[topic])
+    _reference_applied[topic] = now
+    REFERENCE_LAST_UPDATE.labels(topic).set(now)
+
+
+_reference_applied: dict[str, float] = {}
+
+
+def set_reference_versions(versions: Mapping[str, str]) -> None:
+    """Publish the versions the worker routes with (an Info child keeps one series)."""
+    for part, version in versions.items():
+        REFERENCE_VERSION.labels(part).info({"version": version})
+
+
+def init_partner_series(partners: Iterable[str], started_at: float) -> None:
+    """Give every configured partner a freshness series from the start, so that a feed that
+    never sends anything is seen as silent (rather than absent, which no alert would see)."""
+    for partner in partners:
+        PARTNER_LAST_EVENT.labels(partner).set(started_at)
+
+
+def init_unit_series(units: Iterable[str]) -> None:
+    """Create the per-unit alert series at zero: dashboards and rules then find them before
+    the first alert, and ``increase()`` counts the first escalation (no missing start)."""
+    for unit in units:
+        ALERT_TIME_TO_TAKE_IN_CHARGE.labels(unit)
+        OPEN_ALERTS.labels(unit)
+        ESCALATIONS.labels(unit)
+
+
+def record_status(result: StageResult) -> None:
+    """One unit status update: accepted or refused, time to take in charge, transfers."""
+    unit = str(result.notes.get("unit", "unknown"))
+    status = str(result.notes.get("status", "unreadable"))
+    outcome = "accepted" if result.outcome.value == "routed" else "rejected"
+    STATUS_UPDATES.labels(unit, status, outcome).inc()
+    if outcome == "rejected":
+        DEAD_LETTERS.labels("status", result.reason_code or "").inc()
+    after = result.notes.get("taken_in_charge_after")
+    if after is not None:
+        ALERT_TIME_TO_TAKE_IN_CHARGE.labels(unit).observe(float(after))
+    moved = result.notes.get("transfer")
+    if moved is not None:
+        TRANSFERS.labels(moved[0], moved[1]).inc()
+
+
+def record_escalation(result: StageResult) -> None:
+    for unit in result.notes.get("escalation", ()):
+        ESCALATIONS.labels(unit).inc()
+
+
+def set_open_alerts(counts: Mapping[str, int], units: Iterable[str]) -> None:
+    """Open (not yet taken in charge) alerts per unit, from the worker's timer index."""
+    for unit in units:
+        OPEN_ALERTS.labels(unit).set(counts.get(unit, 0))

@@ -29,6 +29,7 @@ from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
 from vigie.workers.app import create_app
 from vigie.workers.http import build_http_app, serve
+from vigie.workers.lag import WorkerObserver
 from vigie.workers.reference_loader import ReferenceLoader
 
 log = logging.getLogger("vigie.worker")
@@ -63,9 +64,11 @@ class Pipeline:
         )
         self.app.task(self._run_loader)
         self.app.task(self._serve_http)
+        self.observer = WorkerObserver(self.app, self.store, settings.partners)
+        self.app.task(self.observer.run)  # consumer lag, reference versions (metrics.py)
 
     async def _run_loader(self) -> None:
-        self.loader.on_update = lambda topic: metrics.REFERENCE_UPDATES.labels(topic).inc()
+        self.loader.on_update = metrics.record_reference_update
         await self.loader.run()
 
     async def _serve_http(self) -> None:
