@@ -1,0 +1,549 @@
+"""The local broker with authentication (SASL_SSL, SCRAM-SHA-512) and deny-by-default ACLs.
+
+Why: one topic per partner and per unit only isolates anyone if the broker knows who is
+connecting and refuses what is not theirs. This module makes the local broker prove it: every
+partner, unit and the workers get their own SCRAM login, TLS hides passwords and payloads on
+the wire, and ``StandardAuthorizer`` with ``allow.everyone.if.no.acl.found=false`` refuses
+whatever :func:`acl_plan` does not allow. See docs/security.md.
+
+Everything secret (passwords, keystores) is generated on first start into
+``<state>/secure/secrets`` (git-ignored, directory 0700, files 0600) and reused afterwards.
+Nothing here needs a new Python dependency: certificates come from the JDK's ``keytool``
+(the broker needs Java anyway), SCRAM credentials are written at format time by
+``kafka-storage format --add-scram``, and ACLs are created with one CreateAcls request through
+aiokafka's protocol classes (aiokafka's admin client has no public ``create_acls``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import ssl
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from vigie.broker.local import KAFKA_CONF_DIR, BrokerError, LocalBroker, broker_answers
+from vigie.contracts import topics
+
+SECURE_CONF_DIR = KAFKA_CONF_DIR / "secure"
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+ADMIN = "admin"
+#: The login the co-located broker uses on the controller listener (SASL/PLAIN, loopback).
+CONTROLLER = "controller"
+WORKER = "vigie-worker"
+#: Certificates are for local work only: short enough to be renewed by a fresh state dir.
+CERT_VALIDITY_DAYS = 825
+BROKER_SAN = "dns:localhost,ip:127.0.0.1"
+
+
+def partner_principal(partner_id: str) -> str:
+    """The SCRAM user name of a partner (Kafka principal ``User:partner-<id>``)."""
+    return f"partner-{partner_id}"
+
+
+def unit_principal(unit_id: str) -> str:
+    """The SCRAM user name of a police or gendarmerie unit (``User:unit-<id>``)."""
+    return f"unit-{unit_id}"
+
+
+# -- ACL plan ----------------------------------------------------------------------------------
+class ResourceType(IntEnum):
+    """Kafka protocol codes (org.apache.kafka.common.resource.ResourceType)."""
+
+    TOPIC = 2
+    GROUP = 3
+    CLUSTER = 4
+    TRANSACTIONAL_ID = 5
+
+
+class PatternType(IntEnum):
+    """Kafka protocol codes (org.apache.kafka.common.resource.PatternType)."""
+
+    LITERAL = 3
+    PREFIXED = 4
+
+
+class Operation(IntEnum):
+    """Kafka protocol codes (org.apache.kafka.common.acl.AclOperation)."""
+
+    ALL = 2
+    READ = 3
+    WRITE = 4
+    CREATE = 5
+    DESCRIBE = 8
+    IDEMPOTENT_WRITE = 12
+
+
+ALLOW = 3  # AclPermissionType.ALLOW; nothing here needs DENY: absence of an ACL denies.
+CLUSTER_NAME = "kafka-cluster"
+
+
+@dataclass(frozen=True, order=True)
+class AclRule:
+    """One ALLOW binding: principal may do operation on the resource (from any host)."""
+
+    principal: str
+    resource_type: ResourceType
+    resource_name: str
+    pattern: PatternType
+    operation: Operation
+
+    def __str__(self) -> str:
+        star = "*" if self.pattern is PatternType.PREFIXED else ""
+        return (
+            f"User:{self.principal} {self.operation.name} "
+            f"{self.resource_type.name.lower()}:{self.resource_name}{star}"
+        )
+
+
+def _rules(
+    principal: str,
+    resource_type: ResourceType,
+    names: Iterable[str],
+    operations: Iterable[Operation],
+    pattern: PatternType = PatternType.LITERAL,
+) -> list[AclRule]:
+    ops = list(operations)
+    return [AclRule(principal, resource_type, n, pattern, op) for n in names for op in ops]
+
+
+def partner_acls(partner_id: str) -> list[AclRule]:
+    """A partner writes its two input topics and reads its acks, nothing else.
+
+    WRITE comes with DESCRIBE because producers need the topic's metadata; consumer groups
+    are confined to the prefix ``partner-<id>-`` so one partner cannot join (and disturb, or
+    read the offsets of) another's group.
+    """
+    who = partner_principal(partner_id)
+    inputs = [topics.partner_incidents(partner_id), topics.partner_alerts(partner_id)]
+    T, G = ResourceType.TOPIC, ResourceType.GROUP
+    return [
+        *_rules(who, T, inputs, [Operation.WRITE, Operation.DESCRIBE]),
+        *_rules(who, T, [topics.partner_acks(partner_id)], [Operation.READ, Operation.DESCRIBE]),
+        *_rules(who, G, [f"{who}-"], [Operation.READ, Operation.DESCRIBE], PatternType.PREFIXED),
+    ]
+
+
+def unit_acls(unit_id: str) -> list[AclRule]:
+    """A unit reads its incidents and alerts and writes its status topic, nothing else."""
+    who = unit_principal(unit_id)
+    reads = [topics.unit_incidents(unit_id), topics.unit_alerts(unit_id)]
+    T, G = ResourceType.TOPIC, ResourceType.GROUP
+    return [
+        *_rules(who, T, reads, [Operation.READ, Operation.DESCRIBE]),
+        *_rules(who, T, [topics.unit_status(unit_id)], [Operation.WRITE, Operation.DESCRIBE]),
+        *_rules(who, G, [f"{who}-"], [Operation.READ, Operation.DESCRIBE], PatternType.PREFIXED),
+    ]
+
+
+def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> list[AclRule]:
+    """What the pipeline needs, topic by topic, so a compromised worker login still cannot
+    impersonate a partner (write its input topics) or a unit (write its status topic).
+
+    * read the partners' input topics and the units' status topics, write acks;
+    * write the units' incidents/alerts topics and the dead-letter topic; read reference data;
+    * everything on its own faust topics (changelogs, leader topic: ``<app_id>-…``), its
+      consumer group and transactional ids (prefix ``<app_id>``);
+    * CREATE on the Vigie namespaces so ``vigie topics ensure`` can provision new topics;
+    * IDEMPOTENT_WRITE on the cluster for idempotent and transactional producers.
+    """
+    w, T = WORKER, ResourceType.TOPIC
+    rw = [Operation.READ, Operation.DESCRIBE]
+    ww = [Operation.WRITE, Operation.DESCRIBE]
+    plan: list[AclRule] = []
+    for p in sorted(set(partners)):
+        plan += _rules(w, T, [topics.partner_incidents(p), topics.partner_alerts(p)], rw)
+        plan += _rules(w, T, [topics.partner_acks(p)], ww)
+    for u in sorted(set(units)):
+        plan += _rules(w, T, [topics.unit_incidents(u), topics.unit_alerts(u)], ww)
+        plan += _rules(w, T, [topics.unit_status(u)], rw)
+    plan += _rules(w, T, [topics.REF_SITES, topics.REF_COMPETENCE, topics.REF_UNITS], rw)
+    plan += _rules(w, T, [topics.DEADLETTER], ww)
+    plan += _rules(w, T, [f"{app_id}-"], [Operation.ALL], PatternType.PREFIXED)
+    plan += _rules(w, T, ["partner.", "force.", "ref.", "vigie."], [Operation.CREATE],
+                   PatternType.PREFIXED)
+    plan += _rules(w, ResourceType.GROUP, [app_id], rw, PatternType.PREFIXED)
+    plan += _rules(w, ResourceType.TRANSACTIONAL_ID, [app_id], ww, PatternType.PREFIXED)
+    plan += _rules(w, ResourceType.CLUSTER, [CLUSTER_NAME], [Operation.IDEMPOTENT_WRITE])
+    return plan
+
+
+def acl_plan(partners: Iterable[str], units: Iterable[str], app_id: str) -> list[AclRule]:
+    """Every ALLOW binding of the deployment; anything else is denied by the authorizer."""
+    partners, units = sorted(set(partners)), sorted(set(units))
+    plan = [rule for p in partners for rule in partner_acls(p)]
+    plan += [rule for u in units for rule in unit_acls(u)]
+    plan += worker_acls(partners, units, app_id)
+    return plan
+
+
+async def create_acls(admin: Any, rules: Sequence[AclRule]) -> None:
+    """Create the bindings with CreateAcls v1 requests (existing bindings are left as they are).
+
+    aiokafka 0.14's admin client has no ``create_acls``; its protocol module has the
+    request schema, so we build the request ourselves and send it through the admin client's
+    connection (a private method: aiokafka is pinned below 0.15 in pyproject.toml). The
+    alternative, Java's AclCommand, costs one JVM start per principal and resource pattern.
+    """
+    from aiokafka.protocol.admin import CreateAclsRequest_v1
+    from aiokafka.protocol.api import Request
+
+    class _CreateAcls(Request[CreateAclsRequest_v1]):
+        API_KEY = 30
+
+        def __init__(self, batch: Sequence[AclRule]) -> None:
+            self._batch = batch
+
+        def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> CreateAclsRequest_v1:
+            return request_struct_class([
+                (r.resource_type, r.resource_name, r.pattern, f"User:{r.principal}", "*",
+                 r.operation, ALLOW)
+                for r in self._batch
+            ])
+
+    for start in range(0, len(rules), 200):
+        batch = rules[start : start + 200]
+        response = await admin._send_request(_CreateAcls(batch))
+        failed = [
+            (str(rule), code, message)
+            for rule, (code, message) in zip(batch, response.creation_responses, strict=True)
+            if code != 0
+        ]
+        if failed:
+            raise BrokerError(f"ACL creation failed: {failed}")
+
+
+# -- client settings ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ClientConfig:
+    """How one principal connects to the secure broker, for aiokafka, faust or librdkafka."""
+
+    bootstrap: str
+    username: str
+    password: str = field(repr=False)
+    ca_file: Path
+    mechanism: str = SCRAM_MECHANISM
+    security_protocol: str = "SASL_SSL"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Verify the broker against the local CA only, host name included (127.0.0.1 is
+        in the certificate's subjectAltName)."""
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    def aiokafka(self) -> dict[str, Any]:
+        """Keyword arguments for AIOKafkaProducer / AIOKafkaConsumer / AIOKafkaAdminClient."""
+        return {
+            "bootstrap_servers": self.bootstrap,
+            "security_protocol": self.security_protocol,
+            "ssl_context": self.ssl_context(),
+            "sasl_mechanism": self.mechanism,
+            "sasl_plain_username": self.username,
+            "sasl_plain_password": self.password,
+        }
+
+    def faust_credentials(self) -> Any:
+        """``faust.App(broker_credentials=...)`` for a worker running as this principal."""
+        import faust
+
+        return faust.SASLCredentials(
+            username=self.username, password=self.password, mechanism=self.mechanism,
+            ssl_context=self.ssl_context(),
+        )
+
+    def librdkafka(self) -> dict[str, str]:
+        """Configuration for confluent-kafka / librdkafka clients."""
+        return {
+            "bootstrap.servers": self.bootstrap,
+            "security.protocol": self.security_protocol,
+            "sasl.mechanism": self.mechanism,
+            "sasl.username": self.username,
+            "sasl.password": self.password,
+            "ssl.ca.location": str(self.ca_file),
+        }
+
+    def java_properties(self) -> str:
+        """A ``--command-config`` file body for the Kafka Java tools."""
+        jaas = (
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{self.username}" password="{self.password}";'
+        )
+        return "\n".join([
+            f"security.protocol={self.security_protocol}",
+            f"sasl.mechanism={self.mechanism}",
+            f"sasl.jaas.config={jaas}",
+            "ssl.truststore.type=PEM",
+            f"ssl.truststore.location={self.ca_file}",
+            "",
+        ])
+
+
+# -- secrets on disk ---------------------------------------------------------------------------
+def _write_private(path: Path, text: str) -> None:
+    """Write a file readable by its owner only, from its first byte (no umask window)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    tmp.replace(path)
+
+
+def _new_password() -> str:
+    # url-safe alphabet: no '=', ',' or '"' that would break --add-scram or JAAS quoting.
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class SecureBroker(LocalBroker):
+    """The local broker on SASL_SSL with one SCRAM login per partner, unit and the workers.
+
+    ``units`` defaults to the shipped reference units; the state lives in ``<state>/secure``
+    so that a plaintext broker's data and the secure one's never mix.
+    """
+
+    units: tuple[str, ...] | None = None
+
+    # -- folders ---------------------------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        return self.settings.state_dir / "secure"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.state_dir / "secrets"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.secrets_dir / "credentials.json"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA certificate (PEM) clients trust; not secret, but kept beside the rest."""
+        return self.secrets_dir / "ca.pem"
+
+    @property
+    def properties_template(self) -> Path:
+        return SECURE_CONF_DIR / "server.properties.template"
+
+    def unit_ids(self) -> list[str]:
+        if self.units is not None:
+            return sorted(set(self.units))
+        from vigie.reference.units import load_units_file
+
+        return sorted({u.unit_id for u in load_units_file().units})
+
+    def principals(self) -> list[str]:
+        """Every SCRAM login: admin, the worker, one per partner and one per unit."""
+        return [
+            ADMIN, WORKER,
+            *(partner_principal(p) for p in sorted(set(self.settings.partners))),
+            *(unit_principal(u) for u in self.unit_ids()),
+        ]
+
+    # -- credentials -------------------------------------------------------------------------
+    def _load_credentials(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self.credentials_file.read_text()))
+        except FileNotFoundError:
+            return {"store_password": _new_password(), "users": {}, "registered": []}
+
+    def _save_credentials(self, data: dict[str, Any]) -> None:
+        _write_private(self.credentials_file, json.dumps(data, indent=2, sort_keys=True))
+
+    def ensure_credentials(self) -> dict[str, Any]:
+        """Give every principal (and the controller login) a password, generated once."""
+        data = self._load_credentials()
+        users: dict[str, str] = data.setdefault("users", {})
+        for name in [CONTROLLER, *self.principals()]:
+            users.setdefault(name, _new_password())
+        self._save_credentials(data)
+        return data
+
+    def password(self, principal: str) -> str:
+        """The stored password of a principal (KeyError for an unknown one)."""
+        return str(self._load_credentials()["users"][principal])
+
+    def client_config(self, principal: str) -> ClientConfig:
+        """Connection settings for one principal (``admin``, ``vigie-worker``,
+        ``partner-<id>``, ``unit-<id>``)."""
+        return ClientConfig(self.bootstrap, principal, self.password(principal), self.ca_file)
+
+    # -- certificates ------------------------------------------------------------------------
+    def _keytool(self, *steps: Sequence[str], password: str) -> None:
+        """Run keytool steps concurrently (each is a JVM start, ~1 s on a small machine):
+        callers only group steps that do not depend on one another."""
+        # A short-lived JVM starts about twice as fast with the C1 compiler only.
+        fast = ["-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC"]
+        procs = [
+            (step, subprocess.Popen(
+                ["keytool", *fast, *step, "-storetype", "PKCS12", "-storepass", password,
+                 "-noprompt"],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                cwd=self.secrets_dir,
+            ))
+            for step in steps
+        ]
+        for step, proc in procs:
+            out, _ = proc.communicate()
+            if proc.returncode != 0:
+                raise BrokerError(f"keytool {' '.join(step)} failed:\n{out}")
+
+    def ensure_certificates(self, store_password: str) -> None:
+        """A local CA and a broker certificate for localhost/127.0.0.1 that it signs.
+
+        keytool ships with every JDK/JRE the broker runs on, so TLS needs nothing more. The
+        CA's private key never leaves ``ca.p12``; clients get ``ca.pem`` only.
+        """
+        keystore, truststore = self.secrets_dir / "broker.p12", self.secrets_dir / "trust.p12"
+        if keystore.exists() and truststore.exists() and self.ca_file.exists():
+            return
+        if _which("keytool") is None:
+            raise BrokerError("keytool (from the JDK) is missing: install openjdk-17-jre-headless.")
+        self.secrets_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name in ("ca.p12", "broker.p12", "trust.p12", "broker.csr", "broker.pem", "ca.pem"):
+            (self.secrets_dir / name).unlink(missing_ok=True)
+        pw, days = store_password, str(CERT_VALIDITY_DAYS)
+        key = ["-keyalg", "RSA", "-keysize", "2048", "-validity", days]
+        self._keytool(
+            ["-genkeypair", "-alias", "ca", *key, "-dname", "CN=Vigie local CA",
+             "-ext", "bc:c=ca:true,pathlen:0", "-ext", "ku:c=keyCertSign,cRLSign",
+             "-keystore", "ca.p12"],
+            ["-genkeypair", "-alias", "broker", *key, "-dname", "CN=localhost",
+             "-ext", f"san={BROKER_SAN}", "-keystore", "broker.p12"],
+            password=pw,
+        )
+        self._keytool(
+            ["-exportcert", "-alias", "ca", "-rfc", "-keystore", "ca.p12", "-file", "ca.pem"],
+            ["-certreq", "-alias", "broker", "-keystore", "broker.p12", "-file", "broker.csr"],
+            password=pw,
+        )
+        self._keytool(
+            ["-gencert", "-alias", "ca", "-keystore", "ca.p12", "-rfc",
+             "-infile", "broker.csr", "-outfile", "broker.pem", "-validity", days,
+             "-ext", f"san={BROKER_SAN}", "-ext", "ku:c=digitalSignature,keyEncipherment",
+             "-ext", "eku=serverAuth,clientAuth"],
+            ["-importcert", "-alias", "ca", "-file", "ca.pem", "-keystore", "trust.p12"],
+            password=pw,
+        )
+        # The signed certificate replaces the self-signed one once its issuer is trusted.
+        self._keytool(["-importcert", "-alias", "ca", "-file", "ca.pem",
+                       "-keystore", "broker.p12"], password=pw)
+        self._keytool(["-importcert", "-alias", "broker", "-file", "broker.pem",
+                       "-keystore", "broker.p12"], password=pw)
+        for path in self.secrets_dir.iterdir():
+            path.chmod(0o600)
+
+    # -- LocalBroker hooks -------------------------------------------------------------------
+    def _template_values(self) -> dict[str, object]:
+        data = self._load_credentials()
+        return {
+            **super()._template_values(),
+            "admin_user": ADMIN,
+            "admin_password": data["users"][ADMIN],
+            "controller_user": CONTROLLER,
+            "controller_password": data["users"][CONTROLLER],
+            "store_password": data["store_password"],
+            "keystore": self.secrets_dir / "broker.p12",
+            "truststore": self.secrets_dir / "trust.p12",
+        }
+
+    def _render_properties(self) -> None:
+        # The rendered file holds passwords: owner-only, like the secrets folder.
+        super()._render_properties()
+        self.properties_file.chmod(0o600)
+
+    def _format_args(self) -> list[str]:
+        """SCRAM credentials of every principal, written into the metadata log at format
+        time, so the broker's own inter-broker login (admin) exists before it starts."""
+        users = self._load_credentials()["users"]
+        return [
+            arg
+            for name in self.principals()
+            for arg in ("--add-scram", f"{SCRAM_MECHANISM}=[name={name},password={users[name]}]")
+        ]
+
+    def format_storage(self) -> None:
+        already = (self.data_dir / "meta.properties").exists()
+        super().format_storage()
+        if not already:
+            data = self._load_credentials()
+            data["registered"] = self.principals()
+            self._save_credentials(data)
+
+    def _answers(self) -> bool:
+        return broker_answers(self.bootstrap, **_without_bootstrap(self.client_config(ADMIN)))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self, timeout: float = 90.0) -> int:
+        """Generate what is missing (passwords, certificates), start, then make sure every
+        principal can log in and has exactly the ACLs of :func:`acl_plan` (idempotent)."""
+        if self.pid() is None:
+            self.fetch()
+            data = self.ensure_credentials()
+            self.ensure_certificates(data["store_password"])
+        pid = super().start(timeout)
+        self.register_new_principals()
+        asyncio.run(self.apply_acls())
+        return pid
+
+    def register_new_principals(self) -> list[str]:
+        """Create SCRAM logins for principals added after format (a new partner or unit),
+        with Kafka's ConfigCommand (one JVM per login: rare, so simplicity wins)."""
+        data = self.ensure_credentials()
+        missing = [p for p in self.principals() if p not in set(data.get("registered", []))]
+        if not missing:
+            return []
+        command_config = self.secrets_dir / "admin.properties"
+        _write_private(command_config, self.client_config(ADMIN).java_properties())
+        for name in missing:
+            result = subprocess.run(
+                self._java(
+                    "org.apache.kafka.tools.ConfigCommand", "--bootstrap-server", self.bootstrap,
+                    "--command-config", str(command_config), "--alter", "--entity-type", "users",
+                    "--entity-name", name, "--add-config",
+                    f"{SCRAM_MECHANISM}=[password={data['users'][name]}]",
+                ),
+                capture_output=True, text=True, check=False,
+            )
+            if result.returncode != 0:
+                raise BrokerError(f"SCRAM login for {name} failed:\n{result.stderr}")
+            data["registered"] = [*data.get("registered", []), name]
+            self._save_credentials(data)
+        return missing
+
+    def plan(self) -> list[AclRule]:
+        return acl_plan(self.settings.partners, self.unit_ids(), self.settings.app_id)
+
+    async def apply_acls(self) -> int:
+        """Create every binding of the plan as the admin; return how many were sent."""
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(**self.client_config(ADMIN).aiokafka())
+        await admin.start()
+        try:
+            rules = self.plan()
+            await create_acls(admin, rules)
+            return len(rules)
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+
+def _without_bootstrap(config: ClientConfig) -> dict[str, Any]:
+    kwargs = config.aiokafka()
+    kwargs.pop("bootstrap_servers")
+    return kwargs
+
+
+def _which(name: str) -> str | None:
+    import shutil
+
+    return shutil.which(name)
