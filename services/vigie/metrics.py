@@ -224,3 +224,24 @@ def set_open_alerts(counts: Mapping[str, int], units: Iterable[str]) -> None:
     """Open (not yet taken in charge) alerts per unit, from the worker's timer index."""
     for unit in units:
         OPEN_ALERTS.labels(unit).set(counts.get(unit, 0))
+
+
+def init_dead_letter_series(stage: str, reasons: Iterable[str]) -> None:
+    """Dead-letter series at zero for every reason code (a closed set): without it the first
+    dead letter of a reason creates its series at 1 and ``increase()`` misses it, so the
+    dead-letter alert would stay silent for it."""
+    for reason in reasons:
+        DEAD_LETTERS.labels(stage, reason)
+
+
+def init_place_series(
+    categories: Iterable[str], qpvs: Iterable[str], communes: Iterable[str]
+) -> None:
+    """Partnership series at zero (categories x known QPVs, every commune): weekly
+    ``increase()`` then counts the first event of each place too."""
+    qpv_labels = [NO_QPV, *(QPV_LABEL(q) for q in qpvs)]
+    for category in categories:
+        for qpv in qpv_labels:
+            EVENTS_BY_CATEGORY.labels(category, qpv)
+    for insee in communes:
+        EVENTS_BY_COMMUNE.labels(insee)

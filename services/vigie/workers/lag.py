@@ -11,7 +11,9 @@ topics are ACL-isolated) and stays correct during rebalances. Every ``interval``
   internal topics (table changelogs, the leader topic) are left out: the worker writes its
   active changelogs without reading them, so their "lag" would grow for no reason.
 * ``vigie_reference_version_info{part,version}``: the versions of the reference snapshot.
-* the per-unit alert series, created at zero for every known unit (see metrics.py).
+* series created at zero (per unit for alerts, per reason for dead letters, per category,
+  QPV and commune for the partnership counters), so that ``increase()`` sees their first
+  event; redone only when the reference snapshot changes.
 
 Topic names are bounded by configuration (partners) and reference data (units).
 """
@@ -26,6 +28,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from vigie import metrics
+from vigie.contracts.enums import Category
+from vigie.contracts.reasons import ReasonCode
 from vigie.reference.snapshot import ReferenceStore
 
 log = logging.getLogger(__name__)
@@ -72,6 +76,7 @@ class WorkerObserver:
         self.interval = interval
         self._exported: set[tuple[str, str]] = set()
         self._internal_prefix = f"{app.conf.id}-"
+        self._initialised_generation = -1
 
     async def run(self) -> None:
         metrics.init_partner_series(self.partners, time.time())
@@ -87,7 +92,15 @@ class WorkerObserver:
     async def observe_once(self) -> None:
         snapshot = self.store.snapshot()
         metrics.set_reference_versions(snapshot.versions)
-        metrics.init_unit_series(snapshot.units)
+        if snapshot.generation != self._initialised_generation:
+            metrics.init_unit_series(snapshot.units)
+            metrics.init_dead_letter_series("intake", (r.value for r in ReasonCode))
+            metrics.init_place_series(
+                (c.value for c in Category),
+                sorted({s.qpv_name for s in snapshot.sites.values() if s.qpv_name}),
+                (commune.insee for commune in snapshot.communes),
+            )
+            self._initialised_generation = snapshot.generation
         await self.observe_lag()
 
     def _watched(self, topic: str) -> bool:
