@@ -83,7 +83,12 @@ def routed_copies(
 
 
 def dead_letter(
-    stage: str, msg: Inbound, reason: ReasonCode, detail: str, now: datetime
+    stage: str,
+    msg: Inbound,
+    reason: ReasonCode,
+    detail: str,
+    now: datetime,
+    event_id: str | None = None,
 ) -> Outbound:
     """The original bytes and a fixed reason: never the content in the reason."""
     letter = DeadLetter(
@@ -92,7 +97,7 @@ def dead_letter(
         reason_code=reason.value,
         reason=detail,
         source=KafkaCoordinates(topic=msg.topic, partition=msg.partition, offset=msg.offset),
-        event_id=recover_event_id(msg.value or b""),
+        event_id=event_id or recover_event_id(msg.value or b""),
         payload=msg.value or b"",
     )
     return Outbound(topics.DEADLETTER, msg.key, encode(letter))

@@ -1,18 +1,22 @@
-"""The faust agents of the routing pipeline: one agent per lane, one table, one loader.
+"""The faust agents of the pipeline: intake per lane, status relay, escalation; one table.
 
-    partner.<p>.alerts.v1    ─> intake_alerts    ─┐   force.<unit>.alerts.v1
-    partner.<p>.incidents.v1 ─> intake_incidents ─┼─> force.<unit>.incidents.v1
-                                                  │   partner.<p>.acks.v1
-    ref.* (compacted) ─> ReferenceLoader          └─> vigie.deadletter.v1
+    partner.<p>.alerts.v1    ─> intake-alerts    ─┐   force.<unit>.alerts.v1
+    partner.<p>.incidents.v1 ─> intake-incidents ─┼─> force.<unit>.incidents.v1
+    force.<unit>.status.v1   ─> status-relay     ─┤   partner.<p>.acks.v1
+    alert timer ─> vigie.alert-timers.v1 ─> escalation ─┘   vigie.deadletter.v1
+    ref.* (compacted) ─> ReferenceLoader (every worker reads all of it)
 
 Urgent alerts have their own topics and their own agent so that an incident backlog never
-delays them. Both agents share the ``events`` table (event id → what became of it).
+delays them. Every agent shares the ``events`` table (event id → what became of it); all
+inputs have the same partition count and are keyed by event id, so each message meets its
+table entry in the same partition (faust co-partitions them).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,8 +27,10 @@ from vigie import metrics
 from vigie.contracts import topics
 from vigie.contracts.enums import Lane
 from vigie.contracts.reasons import ReasonCode
+from vigie.pipeline.escalation import EscalationProcessor
 from vigie.pipeline.intake import IntakeProcessor
 from vigie.pipeline.messages import EventRecord, Inbound, StageResult
+from vigie.pipeline.status import StatusProcessor
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
 from vigie.workers.app import create_app
@@ -46,6 +52,12 @@ class Pipeline:
         self.store = store or ReferenceStore.with_defaults()
         self.loader = ReferenceLoader(self.store, settings.bootstrap_servers)
         self.intake = IntakeProcessor(self.store, settings)
+        self.status = StatusProcessor(self.store, settings)
+        self.escalation = EscalationProcessor(self.store)
+        #: event id -> (deadline, partition, units) of the open alerts this worker owns.
+        self.alert_deadlines: dict[str, tuple[float, int, tuple[str, ...]]] = {}
+        self._asked: dict[str, float] = {}
+        self._deadlines_stale = True
         self._topics: dict[str, faust.TopicT] = {}
         self.events = self.app.Table(
             "events",
@@ -62,6 +74,13 @@ class Pipeline:
         self.app.agent(incidents, name="intake-incidents")(
             self._intake_agent_for(Lane.INCIDENT)
         )
+        unit_ids = sorted(self.store.snapshot().units)
+        statuses = self.app.topic(*[topics.unit_status(u) for u in unit_ids], **RAW)
+        self.app.agent(statuses, name="status-relay")(self._status_agent)
+        timers = self.app.topic(topics.ALERT_TIMERS, **RAW)
+        self.app.agent(timers, name="escalation")(self._escalation_agent)
+        self.app.timer(1.0)(self._alert_timer)
+        self.app.on_partitions_assigned.connect(self._on_assigned)
         self.app.task(self._run_loader)
         self.app.task(self._serve_http)
         self.observer = WorkerObserver(self.app, self.store, settings.partners)
@@ -113,13 +132,87 @@ class Pipeline:
                 log.exception("intake failed", extra={"source": inbound.coordinates_text})
                 result = self.intake.dead_letter(inbound, ReasonCode.INTERNAL_ERROR,
                                                  "unexpected error in intake")
-            await self.publish(result)
+            await self.publish(result, message.partition)
             latency = time.time() - result.sent_at if result.sent_at else None
             metrics.record_intake(lane, result, latency)
 
-    async def publish(self, result: StageResult) -> None:
-        if result.record is not None:
-            self.events[result.record.event_id] = result.record.to_json()
+    async def _status_agent(self, stream: StreamT[Any]) -> None:
+        await self.loader.ready.wait()
+        async for event in stream.events():
+            inbound = self._inbound(event)
+            try:
+                result = self.status.handle(inbound, self.lookup)
+            except Exception:
+                log.exception("status relay failed", extra={"source": inbound.coordinates_text})
+                result = self.status.refuse(inbound, ReasonCode.INTERNAL_ERROR,
+                                            "unexpected error in status relay")
+            await self.publish(result, event.message.partition)
+            metrics.record_status(result)
+
+    async def _escalation_agent(self, stream: StreamT[Any]) -> None:
+        await self.loader.ready.wait()
+        async for event in stream.events():
+            inbound = self._inbound(event)
+            event_id = (inbound.key or b"").decode(errors="replace")
+            try:
+                result = self.escalation.handle(inbound, self.lookup(event_id))
+            except Exception:
+                log.exception("escalation failed", extra={"source": inbound.coordinates_text})
+                continue  # the timer asks again while the deadline stays passed
+            await self.publish(result, event.message.partition)
+            metrics.record_escalation(result)
+
+    async def _alert_timer(self) -> None:
+        """Ask for the escalation of every alert past its deadline (the agent decides)."""
+        if self._deadlines_stale and self.app.tables.recovery.completed.is_set():
+            self._rebuild_deadlines()
+        now = time.time()
+        open_by_unit: Counter[str] = Counter()
+        for event_id, (deadline, partition, units) in list(self.alert_deadlines.items()):
+            open_by_unit.update(units)
+            if deadline > now or now - self._asked.get(event_id, 0.0) < 5.0:
+                continue
+            self._asked[event_id] = now
+            await self.topic(topics.ALERT_TIMERS).send(
+                key=event_id.encode(), value=b"", partition=partition
+            )
+        metrics.set_open_alerts(open_by_unit, self.store.snapshot().units)
+
+    async def _on_assigned(self, *_args: Any, **_kwargs: Any) -> None:
+        self._deadlines_stale = True
+
+    def _rebuild_deadlines(self) -> None:
+        """After a rebalance or a restart, the table (restored from its changelog) is the
+        truth: this is how an alert timer survives a worker crash. Entries of partitions
+        this worker does not own (standby copies) are left to their owner."""
+        active = {tp.partition for tp in self.app.consumer.assignment()}
+        self.alert_deadlines.clear()
+        for key, data in self.events.items():
+            if data and data.get("alert_deadline") and data.get("partition") in active:
+                self.alert_deadlines[key] = (
+                    float(data["alert_deadline"]), data["partition"], tuple(data["units"])
+                )
+        self._deadlines_stale = False
+
+    @staticmethod
+    def _inbound(event: EventT[Any]) -> Inbound:
+        message = event.message
+        return Inbound(message.topic, message.partition, message.offset,
+                       message.key, message.value)
+
+    async def publish(self, result: StageResult, partition: int | None = None) -> None:
+        for record in (result.related, result.record):
+            if record is None:
+                continue
+            # The partition travels with the entry so a restarted timer knows where to ask.
+            self.events[record.event_id] = {**record.to_json(), "partition": partition}
+            if record.alert_deadline is not None and partition is not None:
+                self.alert_deadlines[record.event_id] = (
+                    record.alert_deadline, partition, record.units
+                )
+            else:
+                self.alert_deadlines.pop(record.event_id, None)
+                self._asked.pop(record.event_id, None)
         for out in result.outbound:
             await self.topic(out.topic).send(key=out.key, value=out.value)
         log.debug("event handled", extra={

@@ -40,6 +40,8 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
         TopicSpec(topics.REF_COMPETENCE, 1, compacted),
         TopicSpec(topics.REF_UNITS, 1, compacted),
         TopicSpec(topics.DEADLETTER, 1, {"retention.ms": str(30 * DAY_MS)}),
+        # Same partition count as the inputs: a timer request meets its event's table entry.
+        TopicSpec(topics.ALERT_TIMERS, n, {"retention.ms": str(DAY_MS)}),
     ]
     for partner in settings.partners:
         specs += [

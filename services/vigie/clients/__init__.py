@@ -1,0 +1,1 @@
+"""What partners and forces run on their side: building, publishing and reading messages."""

@@ -1,0 +1,30 @@
+"""The force side: a unit's status update about an event routed to it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from vigie.contracts import topics
+from vigie.contracts.codec import encode
+from vigie.contracts.enums import Force, ForceStatus
+from vigie.contracts.models import StatusUpdate
+
+
+def status_record(
+    unit_id: str,
+    event_id: str,
+    status: ForceStatus,
+    *,
+    at: datetime | None = None,
+    transfer_to_force: Force | None = None,
+) -> tuple[str, bytes, bytes]:
+    """(topic, key, value) for a status: on the unit's own status topic, keyed by event id
+    (the event's partition, where Vigie remembers it)."""
+    update = StatusUpdate(
+        event_id=event_id,
+        unit_id=unit_id,
+        status=status,
+        at=at or datetime.now(UTC),
+        transfer_to_force=transfer_to_force,
+    )
+    return topics.unit_status(unit_id), event_id.encode(), encode(update)

@@ -1,0 +1,66 @@
+"""Escalation of urgent alerts that nobody takes in charge in time.
+
+The timer (adapter side) only notices that a deadline passed and asks; this processor
+decides, against the current record, whether the alert still needs escalating — so a timer
+that fires twice, or after a take-in-charge raced it, changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from vigie.acks.lifecycle import is_allowed
+from vigie.contracts.codec import decode
+from vigie.contracts.enums import AckStatus, DecisionStatus
+from vigie.contracts.models import PartnerEvent
+from vigie.pipeline import outputs
+from vigie.pipeline.intake import root_event_id, utcnow
+from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult, advance
+from vigie.reference.snapshot import ReferenceStore
+from vigie.routing.policy import decide, escalation_target
+
+
+class EscalationProcessor:
+    stage = "escalation"
+
+    def __init__(
+        self, store: ReferenceStore, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self._store = store
+        self._clock = clock
+
+    @staticmethod
+    def due(record: EventRecord, now: float) -> bool:
+        return (
+            record.alert_deadline is not None
+            and record.alert_deadline <= now
+            and record.state is not None
+            and is_allowed(record.state, AckStatus.ESCALATED)
+        )
+
+    def handle(self, msg: Inbound, record: EventRecord | None) -> StageResult:
+        """``msg`` is the timer's request (its coordinates make the ack id deterministic)."""
+        now = self._clock()
+        if record is None or not self.due(record, now.timestamp()) or not record.event_bytes:
+            return StageResult(Outcome.DUPLICATE, record.partner_id if record else None)
+        snapshot = self._store.snapshot()
+        event = decode(record.event_bytes, PartnerEvent)
+        routing = decide(event, snapshot)
+        centres = sorted({escalation_target(unit, snapshot) for unit in record.units})
+        decision = routing.decision.model_copy(update={
+            "status": DecisionStatus.ROUTED,
+            "units": centres,
+            "lane": record.lane,
+            "explanation": f"escalated: not taken in charge by {', '.join(record.units)}",
+        })
+        outbound = outputs.routed_copies(event, root_event_id(event), decision,
+                                         routing.enrichment, now)
+        outbound.append(outputs.ack(msg, record.partner_id, record.event_id,
+                                    AckStatus.ESCALATED, now, units=centres))
+        # The command centres may now answer for the alert too.
+        units = tuple(dict.fromkeys((*record.units, *centres)))
+        updated = advance(record, AckStatus.ESCALATED, alert_deadline=None, units=units)
+        return StageResult(Outcome.ROUTED, record.partner_id, outbound, updated,
+                           units=tuple(record.units), lane=record.lane,
+                           notes={"escalation": tuple(record.units)})

@@ -1,0 +1,122 @@
+"""Force status relay: a unit's status about an event goes back to the partner who sent it.
+
+A status is accepted only from a unit the event is currently routed to, and only when the
+acknowledgement rules allow it next (``vigie.acks.lifecycle``). What is refused goes to the
+dead-letter topic with a stable reason (units have no ack topic of their own: operations
+follow refusals there and in ``vigie_status_updates_total{outcome="rejected"}``).
+A transfer request re-routes the event to the other force and tells the partner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from vigie.acks.lifecycle import FORCE_TO_ACK, accept_force_status
+from vigie.contracts import topics
+from vigie.contracts.codec import DecodeError, decode, is_uuid
+from vigie.contracts.enums import AckStatus, DecisionStatus, Force, ForceStatus
+from vigie.contracts.models import PartnerEvent, StatusUpdate
+from vigie.contracts.reasons import ReasonCode
+from vigie.contracts.validation import validate_status_update
+from vigie.pipeline import outputs
+from vigie.pipeline.intake import Lookup, root_event_id, utcnow
+from vigie.pipeline.messages import Inbound, Outcome, StageResult, advance
+from vigie.reference.snapshot import ReferenceStore
+from vigie.routing.policy import decide, transfer
+from vigie.settings import Settings
+
+#: Statuses that show the force reacted: the alert timer stops.
+TAKES_IN_CHARGE = frozenset({ForceStatus.TAKEN_IN_CHARGE, ForceStatus.PATROL_DISPATCHED})
+
+
+class StatusProcessor:
+    stage = "status"
+
+    def __init__(
+        self,
+        store: ReferenceStore,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._store = store
+        self._settings = settings
+        self._clock = clock
+
+    def handle(self, msg: Inbound, lookup: Lookup) -> StageResult:
+        now = self._clock()
+        unit_id = topics.owner_of(msg.topic)
+        if unit_id is None:
+            return self.refuse(msg, ReasonCode.INTERNAL_ERROR, "topic outside the scheme", now)
+        try:
+            update = decode(msg.value or b"", StatusUpdate)
+        except DecodeError as exc:
+            return self.refuse(msg, exc.reason, exc.detail, now)
+        issues = validate_status_update(update, topic_unit_id=unit_id, now=now,
+                                        future_tolerance=self._settings.future_tolerance)
+        if issues:
+            return self.refuse(msg, issues[0].reason, issues[0].field, now)
+        record = lookup(update.event_id)
+        if record is None or record.state is None:
+            return self.refuse(msg, ReasonCode.UNKNOWN_REFERENCE, "event unknown", now)
+        if unit_id not in record.units:
+            return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED,
+                                "unit is not a destination of the event", now)
+        if not accept_force_status(record.state, update.status):
+            return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED,
+                                f"{update.status.value} not allowed after {record.state.value}",
+                                now)
+
+        status = FORCE_TO_ACK[update.status]
+        notes: dict[str, object] = {"unit": unit_id, "status": update.status.value}
+        if update.status in TAKES_IN_CHARGE and record.alert_deadline and record.routed_at:
+            notes["taken_in_charge_after"] = max(now.timestamp() - record.routed_at, 0.0)
+        if update.status is ForceStatus.TRANSFER_REQUESTED:
+            return self._transfer(msg, record, unit_id, update, now, notes)
+        ack = outputs.ack(msg, record.partner_id, record.event_id, status, now, units=[unit_id])
+        stops_timer = update.status in TAKES_IN_CHARGE or update.status is ForceStatus.CLOSED
+        updated = advance(record, status,
+                          alert_deadline=None if stops_timer else record.alert_deadline)
+        return StageResult(Outcome.ROUTED, record.partner_id, [ack], updated,
+                           units=(unit_id,), notes=notes)
+
+    def _transfer(self, msg, record, unit_id, update, now, notes):  # type: ignore[no-untyped-def]
+        """Send the event to the other force and say so twice: requested, then transferred."""
+        if record.event_bytes is None:
+            return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED, "event not transferable", now)
+        event = decode(record.event_bytes, PartnerEvent)
+        snapshot = self._store.snapshot()
+        routing = decide(event, snapshot)
+        current = routing.decision.model_copy(update={
+            "units": [unit_id],
+            "force": Force(record.force) if record.force else routing.decision.force,
+            "insee_code": record.insee_code or routing.decision.insee_code,
+            "lane": record.lane,
+        })
+        moved = transfer(current, unit_id, snapshot)
+        if update.transfer_to_force is not None and moved.force is not update.transfer_to_force:
+            return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED,
+                                "transfer target force does not match", now)
+        moved = moved.model_copy(update={"status": DecisionStatus.ROUTED})
+        outbound = [
+            outputs.ack(msg, record.partner_id, record.event_id, AckStatus.TRANSFER_REQUESTED,
+                        now, units=[unit_id]),
+            *outputs.routed_copies(event, root_event_id(event), moved, routing.enrichment, now),
+            outputs.ack(msg, record.partner_id, record.event_id, AckStatus.TRANSFERRED, now,
+                        units=moved.units),
+        ]
+        updated = advance(record, AckStatus.TRANSFER_REQUESTED, AckStatus.TRANSFERRED,
+                          units=tuple(moved.units),
+                          force=moved.force.value if moved.force else None,
+                          alert_deadline=None)
+        notes["transfer"] = (unit_id, moved.units[0])
+        return StageResult(Outcome.ROUTED, record.partner_id, outbound, updated,
+                           units=tuple(moved.units), lane=record.lane, notes=notes)
+
+    def refuse(self, msg: Inbound, reason: ReasonCode, detail: str, now: datetime) -> StageResult:
+        # Units key a status by the event id: say which event the refusal is about.
+        key = (msg.key or b"").decode(errors="replace")
+        letter = outputs.dead_letter(self.stage, msg, reason, detail, now,
+                                     event_id=key if is_uuid(key) else None)
+        return StageResult(Outcome.REJECTED, None, [letter], reason_code=reason.value,
+                           notes={"unit": topics.owner_of(msg.topic) or "unknown"})

@@ -1,0 +1,122 @@
+"""The acknowledgement loop on the real broker: statuses relayed, alerts escalated, transfers."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+from tests.integration.kafka_tools import consume, produce, run
+from tests.integration.scenarios import incident, record_for
+from vigie.acks.lifecycle import check_sequence
+from vigie.clients.force import status_record
+from vigie.contracts import topics
+from vigie.contracts.codec import decode
+from vigie.contracts.enums import AckStatus, Category, Force, ForceStatus
+from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent
+
+pytestmark = pytest.mark.integration
+
+CREIL, MERU = "60175", "60395"
+
+
+def _acks(bootstrap: str, partner: str, until) -> dict[str, list[AckStatus]]:  # type: ignore[no-untyped-def]
+    records = run(consume(bootstrap, [topics.partner_acks(partner)], until=until, timeout=60,
+                          settle=1.0))
+    seen: dict[str, list[AckStatus]] = defaultdict(list)
+    ids: set[str] = set()
+    for r in records:
+        ack = decode(r.value, Acknowledgement)
+        if ack.ack_id not in ids:  # a copy re-sent after a crash carries the same id
+            ids.add(ack.ack_id)
+            seen[ack.event_id or "?"].append(ack.status)
+    return seen
+
+
+def _count(event_ids: set[str], status: AckStatus):  # type: ignore[no-untyped-def]
+    def until(records) -> bool:  # type: ignore[no-untyped-def]
+        acks = [decode(r.value, Acknowledgement) for r in records]
+        return sum(a.status is status and a.event_id in event_ids for a in acks) >= len(event_ids)
+    return until
+
+
+def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, partners) -> None:  # type: ignore[no-untyped-def]
+    start_worker(extra_env={"VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": "4"})
+    bootstrap, partner = kafka_settings.bootstrap_servers, partners[0]
+    answered = incident(partner, CREIL, category=Category.STAFF_AGGRESSION)
+    ignored = incident(partner, CREIL, category=Category.STAFF_AGGRESSION)
+    misrouted = incident(partner, MERU)
+    records = [record_for(e) for e in (answered, ignored, misrouted)]
+    records = [(topics.partner_alerts(partner) if e is not misrouted else t, k, v)
+               for e, (t, k, v) in zip((answered, ignored, misrouted), records, strict=True)]
+    run(produce(bootstrap, records))
+    ids = {answered.event_id, ignored.event_id, misrouted.event_id}
+    _acks(bootstrap, partner, _count(ids, AckStatus.ROUTED))
+
+    # Creil's police takes the first alert in charge at once; a Méru brigade sends the
+    # incident back as not its own; another unit tries to speak for an event not its own.
+    gn_unit = None
+    routed = run(consume(bootstrap, [topics.unit_incidents(u) for u in _gn_units()],
+                         until=lambda rs: any(decode(r.value, RoutedEvent).event.event_id
+                                              == misrouted.event_id for r in rs), settle=0))
+    for r in routed:
+        copy = decode(r.value, RoutedEvent)
+        if copy.event.event_id == misrouted.event_id:
+            gn_unit = copy.unit_id
+    assert gn_unit is not None
+    run(produce(bootstrap, [
+        status_record("pn-csp-creil", answered.event_id, ForceStatus.TAKEN_IN_CHARGE),
+        status_record(gn_unit, misrouted.event_id, ForceStatus.TRANSFER_REQUESTED,
+                      transfer_to_force=Force.PN),
+        status_record("pn-csp-beauvais", answered.event_id, ForceStatus.CLOSED),  # not its own
+    ]))
+
+    seen = _acks(bootstrap, partner, lambda rs: _escalated(rs, ignored.event_id)
+                 and _has(rs, misrouted.event_id, AckStatus.TRANSFERRED))
+    assert seen[answered.event_id] == [AckStatus.ROUTED, AckStatus.TAKEN_IN_CHARGE]
+    assert seen[ignored.event_id] == [AckStatus.ROUTED, AckStatus.ESCALATED]
+    assert seen[misrouted.event_id] == [AckStatus.ROUTED, AckStatus.TRANSFER_REQUESTED,
+                                        AckStatus.TRANSFERRED]
+    for statuses in seen.values():
+        assert check_sequence(statuses) == []
+
+    # The escalated alert reached the police command centre, on its alert topic.
+    centre = run(consume(bootstrap, [topics.unit_alerts("pn-cic-oise")],
+                         until=lambda rs: any(decode(r.value, RoutedEvent).event.event_id
+                                              == ignored.event_id for r in rs), settle=0))
+    assert any(decode(r.value, RoutedEvent).event.event_id == ignored.event_id for r in centre)
+    # The transferred incident reached the police (the other force).
+    police = run(consume(bootstrap, [topics.unit_incidents(u) for u in _pn_units()],
+                         until=lambda rs: any(decode(r.value, RoutedEvent).event.event_id
+                                              == misrouted.event_id for r in rs), settle=0))
+    assert any(decode(r.value, RoutedEvent).event.event_id == misrouted.event_id for r in police)
+    # The status from a unit the event was not routed to is refused with a reason.
+    letters = run(consume(bootstrap, [topics.DEADLETTER], until=lambda rs: any(
+        decode(r.value, DeadLetter).event_id == answered.event_id for r in rs), settle=0))
+    refused = [decode(r.value, DeadLetter) for r in letters]
+    refused = [d for d in refused if d.event_id == answered.event_id]
+    assert [d.reason_code for d in refused] == ["STATUS_NOT_ALLOWED"]
+    assert refused[0].source.topic == topics.unit_status("pn-csp-beauvais")
+
+
+def _has(records, event_id: str, status: AckStatus) -> bool:  # type: ignore[no-untyped-def]
+    return any((a := decode(r.value, Acknowledgement)).event_id == event_id
+               and a.status is status for r in records)
+
+
+def _escalated(records, event_id: str) -> bool:  # type: ignore[no-untyped-def]
+    return _has(records, event_id, AckStatus.ESCALATED)
+
+
+def _units():  # type: ignore[no-untyped-def]
+    from vigie.reference.snapshot import ReferenceStore
+
+    return ReferenceStore.with_defaults().snapshot().units
+
+
+def _gn_units() -> list[str]:
+    return [u for u in _units() if u.startswith("gn-")]
+
+
+def _pn_units() -> list[str]:
+    return [u for u in _units() if u.startswith("pn-")]
