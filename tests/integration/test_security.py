@@ -1,0 +1,376 @@
+"""Authentication and authorisation on a real secure broker, proven with two real clients.
+
+Why two clients: a denial seen by aiokafka alone could be an aiokafka quirk (it logs some
+authorisation errors instead of raising them); librdkafka (confluent-kafka) is what most
+partners' tooling uses. Every case names the principal, the operation, the resource and the
+exact error both clients receive, so a failure says which isolation broke.
+
+The module starts its own secure broker (``SecureBroker``) on spare ports with its own state
+folder: the session's plaintext ``broker`` fixture is neither used nor disturbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAuthorizationFailedError,
+)
+
+from tests.integration.kafka_tools import free_port
+from vigie.broker.secure import (
+    ADMIN,
+    WORKER,
+    ClientConfig,
+    SecureBroker,
+    partner_principal,
+    unit_principal,
+)
+from vigie.contracts import topics
+from vigie.settings import Settings
+
+confluent_kafka = pytest.importorskip("confluent_kafka")
+
+pytestmark = pytest.mark.integration
+
+PARTNER_A, PARTNER_B = "opac-oise", "oise-habitat"
+UNIT_X, UNIT_Y = "gn-bt-beauvais", "pn-csp-creil"
+PA, PB = partner_principal(PARTNER_A), partner_principal(PARTNER_B)
+UX, UY = unit_principal(UNIT_X), unit_principal(UNIT_Y)
+CLIENTS = ["aiokafka", "librdkafka"]
+TIMEOUT = 15.0
+
+# aiokafka logs every refused metadata refresh; the assertions below are what matters.
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+@pytest.fixture(scope="module")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    port = free_port()
+    settings = Settings(
+        broker_port=port,
+        controller_port=free_port(),
+        bootstrap_servers=f"127.0.0.1:{port}",
+        state_dir=tmp_path_factory.mktemp("kafka-secure"),
+        partitions=1,
+        partners=[PARTNER_A, PARTNER_B],
+    )
+    broker = SecureBroker(settings, units=(UNIT_X, UNIT_Y))
+    broker.start()
+    try:
+        asyncio.run(_provision(broker))
+        yield broker
+    finally:
+        broker.stop()
+
+
+async def _provision(broker: SecureBroker) -> None:
+    """Topics created by the admin; one routed event and one ack written by the worker login
+    (which also proves the worker may write units' and partners' outbound topics)."""
+    names = [
+        name
+        for p in (PARTNER_A, PARTNER_B)
+        for name in (topics.partner_incidents(p), topics.partner_alerts(p), topics.partner_acks(p))
+    ] + [
+        name
+        for u in (UNIT_X, UNIT_Y)
+        for name in (topics.unit_incidents(u), topics.unit_alerts(u), topics.unit_status(u))
+    ]
+    admin = AIOKafkaAdminClient(**broker.client_config(ADMIN).aiokafka())
+    await admin.start()
+    try:
+        response = await admin.create_topics([NewTopic(n, 1, 1) for n in names])
+        assert all(code == 0 for _, code, *_ in response.topic_errors), response.topic_errors
+        for _ in range(50):
+            if set(names) <= set(await admin.list_topics()):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(**broker.client_config(WORKER).aiokafka(), acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topics.unit_incidents(UNIT_X), b"routed", key=b"e1")
+        await producer.send_and_wait(topics.partner_acks(PARTNER_A), b"ack", key=b"e1")
+    finally:
+        await producer.stop()
+
+
+# -- the two clients -------------------------------------------------------------------------
+def _aiokafka_write(config: ClientConfig, topic: str) -> str:
+    """Produce one record; return 'ok' or the error's class name."""
+
+    async def go() -> str:
+        producer = AIOKafkaProducer(**config.aiokafka(), request_timeout_ms=5000)
+        await producer.start()
+        try:
+            await asyncio.wait_for(producer.send_and_wait(topic, b"x", key=b"k"), TIMEOUT)
+            return "ok"
+        except KafkaError as exc:
+            return type(exc).__name__
+        finally:
+            await producer.stop()
+
+    return asyncio.run(go())
+
+
+def _aiokafka_read(config: ClientConfig, topic: str, group: str) -> str:
+    """Join ``group`` on ``topic`` and read one record; 'ok' or the error's class name."""
+
+    async def go() -> str:
+        consumer = AIOKafkaConsumer(
+            topic, **config.aiokafka(), group_id=group, auto_offset_reset="earliest",
+            request_timeout_ms=5000,
+        )
+        try:
+            # Subscribing in the constructor makes start() wait for the topic's metadata,
+            # which is where aiokafka raises a refused DESCRIBE instead of only logging it.
+            await asyncio.wait_for(consumer.start(), TIMEOUT)
+            await asyncio.wait_for(consumer.getone(), TIMEOUT)
+            return "ok"
+        except KafkaError as exc:
+            return type(exc).__name__
+        finally:
+            await consumer.stop()
+
+    return asyncio.run(go())
+
+
+def _quiet(conf: dict[str, Any]) -> dict[str, Any]:
+    return {**conf, "log_level": 0}
+
+
+def _librdkafka_write(config: ClientConfig, topic: str) -> str:
+    """Produce one record with librdkafka; 'ok' or the delivery error's code name."""
+    producer = confluent_kafka.Producer(_quiet(config.librdkafka()))
+    outcome: list[Any] = []
+    producer.produce(topic, b"x", key=b"k", on_delivery=lambda err, _msg: outcome.append(err))
+    producer.flush(TIMEOUT)
+    assert outcome, f"no delivery report for {topic} within {TIMEOUT}s"
+    return "ok" if outcome[0] is None else str(outcome[0].name())
+
+
+def _librdkafka_read(config: ClientConfig, topic: str, group: str) -> str:
+    """Subscribe with ``group`` and poll one record; 'ok' or the error's code name."""
+    consumer = confluent_kafka.Consumer(_quiet({
+        **config.librdkafka(), "group.id": group, "auto.offset.reset": "earliest",
+    }))
+    consumer.subscribe([topic])
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            error = message.error()
+            return "ok" if error is None else str(error.name())
+        return "timeout"
+    finally:
+        consumer.close()
+
+
+def _write(client: str, config: ClientConfig, topic: str) -> str:
+    return (_aiokafka_write if client == "aiokafka" else _librdkafka_write)(config, topic)
+
+
+def _read(client: str, config: ClientConfig, topic: str, group: str) -> str:
+    return (_aiokafka_read if client == "aiokafka" else _librdkafka_read)(config, topic, group)
+
+
+#: What each client reports for a refused topic or group.
+TOPIC_DENIED = {"aiokafka": TopicAuthorizationFailedError.__name__,
+                "librdkafka": "TOPIC_AUTHORIZATION_FAILED"}
+GROUP_DENIED = {"aiokafka": GroupAuthorizationFailedError.__name__,
+                "librdkafka": "GROUP_AUTHORIZATION_FAILED"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One attempt: ``principal`` does ``operation`` on ``topic`` (reading with ``group``)."""
+
+    principal: str
+    operation: str  # WRITE or READ
+    topic: str
+    group: str = ""
+    why: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.principal}-{self.operation}-{self.topic}"
+
+
+def _group(principal: str) -> str:
+    return f"{principal}-test-{uuid.uuid4().hex[:6]}"
+
+
+DENIED = [
+    Case(PA, "WRITE", topics.partner_incidents(PARTNER_B), why="partner A cannot write B's input"),
+    Case(PA, "READ", topics.partner_acks(PARTNER_B), _group(PA), "partner A cannot read B's acks"),
+    Case(PA, "READ", topics.unit_incidents(UNIT_X), _group(PA), "a partner cannot read a unit"),
+    Case(PA, "WRITE", topics.partner_acks(PARTNER_A), why="a partner cannot forge its own acks"),
+    Case(UX, "READ", topics.unit_alerts(UNIT_Y), _group(UX), "unit X cannot read Y's alerts"),
+    Case(UX, "WRITE", topics.partner_incidents(PARTNER_A), why="a unit cannot write a partner"),
+    Case(UX, "WRITE", topics.unit_status(UNIT_Y), why="unit X cannot write Y's status"),
+    Case(WORKER, "WRITE", topics.partner_incidents(PARTNER_A),
+         why="the worker login cannot impersonate a partner"),
+]
+
+ALLOWED = [
+    Case(PA, "WRITE", topics.partner_incidents(PARTNER_A), why="partner writes its incidents"),
+    Case(PA, "WRITE", topics.partner_alerts(PARTNER_A), why="partner writes its alerts"),
+    Case(PA, "READ", topics.partner_acks(PARTNER_A), _group(PA), "partner reads its acks"),
+    Case(UX, "READ", topics.unit_incidents(UNIT_X), _group(UX), "unit reads its incidents"),
+    Case(UX, "WRITE", topics.unit_status(UNIT_X), why="unit writes its status"),
+]
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("case", DENIED, ids=[c.id for c in DENIED])
+def test_denied(secure_broker: SecureBroker, case: Case, client: str) -> None:
+    config = secure_broker.client_config(case.principal)
+    if case.operation == "WRITE":
+        got = _write(client, config, case.topic)
+    else:
+        got = _read(client, config, case.topic, case.group)
+    assert got == TOPIC_DENIED[client], (
+        f"{case.why}: User:{case.principal} {case.operation} {case.topic} via {client} "
+        f"should fail with {TOPIC_DENIED[client]}, got {got}"
+    )
+    print(f"DENIED {client}: User:{case.principal} {case.operation} {case.topic} -> {got}")
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_denied_foreign_consumer_group(secure_broker: SecureBroker, client: str) -> None:
+    """Partner A reading its own acks but in partner B's group prefix: the group is refused
+    (otherwise A could join B's group, steal its partitions and move its offsets)."""
+    group = _group(PB)
+    got = _read(client, secure_broker.client_config(PA), topics.partner_acks(PARTNER_A), group)
+    assert got == GROUP_DENIED[client], (
+        f"User:{PA} READ group {group} via {client} should fail with {GROUP_DENIED[client]}, "
+        f"got {got}"
+    )
+    print(f"DENIED {client}: User:{PA} READ group:{group} -> {got}")
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize("case", ALLOWED, ids=[c.id for c in ALLOWED])
+def test_allowed(secure_broker: SecureBroker, case: Case, client: str) -> None:
+    config = secure_broker.client_config(case.principal)
+    if case.operation == "WRITE":
+        got = _write(client, config, case.topic)
+    else:
+        got = _read(client, config, case.topic, f"{case.group}-{client}")
+    assert got == "ok", (
+        f"{case.why}: User:{case.principal} {case.operation} {case.topic} via {client} "
+        f"should succeed, got {got}"
+    )
+
+
+# -- authentication and transport --------------------------------------------------------------
+def _aiokafka_connect(bootstrap: str, **kwargs: Any) -> str:
+    """Open one connection (TLS handshake + SASL); 'ok' or the error's class name."""
+    host, port = bootstrap.rsplit(":", 1)
+
+    async def go() -> str:
+        try:
+            conn = await asyncio.wait_for(
+                create_conn(host, int(port), request_timeout_ms=5000, **kwargs), TIMEOUT
+            )
+        except (KafkaError, ssl.SSLError) as exc:
+            return type(exc).__name__
+        conn.close()
+        return "ok"
+
+    return asyncio.run(go())
+
+
+def _librdkafka_connect(conf: dict[str, Any]) -> str:
+    """'ok' once metadata comes back, else the first specific error librdkafka reports
+    through ``error_cb`` (_AUTHENTICATION, _SSL, _TRANSPORT; not the generic follow-up
+    _ALL_BROKERS_DOWN)."""
+    errors: list[Any] = []
+    client = confluent_kafka.Producer(_quiet({**conf, "error_cb": errors.append}))
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        client.poll(0.2)  # serves error_cb
+        generic = confluent_kafka.KafkaError._ALL_BROKERS_DOWN
+        specific = [e.name() for e in errors if e.code() != generic]
+        if specific:
+            return str(specific[0])
+        try:
+            client.list_topics(timeout=0.5)
+            return "ok"
+        except confluent_kafka.KafkaException:
+            continue
+    return str(errors[0].name()) if errors else "timeout"
+
+
+def _aiokafka_sasl(config: ClientConfig, **override: Any) -> dict[str, Any]:
+    kwargs = config.aiokafka()
+    kwargs.pop("bootstrap_servers")
+    return {**kwargs, **override}
+
+
+def test_wrong_password_rejected(secure_broker: SecureBroker) -> None:
+    config = secure_broker.client_config(PA)
+    got = _aiokafka_connect(config.bootstrap, **_aiokafka_sasl(config, sasl_plain_password="x"))
+    assert got == SaslAuthenticationFailed.__name__, f"User:{PA} wrong password (aiokafka): {got}"
+    rd = _librdkafka_connect({**config.librdkafka(), "sasl.password": "x"})
+    assert rd == "_AUTHENTICATION", f"User:{PA} wrong password (librdkafka): {rd}"
+    print(f"DENIED: User:{PA} with a wrong password -> aiokafka {got}, librdkafka {rd}")
+
+
+def test_unknown_user_rejected(secure_broker: SecureBroker) -> None:
+    config = secure_broker.client_config(PA)
+    got = _aiokafka_connect(
+        config.bootstrap, **_aiokafka_sasl(config, sasl_plain_username="partner-intrus")
+    )
+    assert got == SaslAuthenticationFailed.__name__, f"unknown user (aiokafka): {got}"
+    rd = _librdkafka_connect({**config.librdkafka(), "sasl.username": "partner-intrus"})
+    assert rd == "_AUTHENTICATION", f"unknown user (librdkafka): {rd}"
+
+
+def test_plaintext_connection_to_tls_listener_fails(secure_broker: SecureBroker) -> None:
+    got = _aiokafka_connect(secure_broker.bootstrap)
+    assert got == KafkaConnectionError.__name__, f"PLAINTEXT client (aiokafka): {got}"
+    rd = _librdkafka_connect({"bootstrap.servers": secure_broker.bootstrap})
+    # The broker drops the non-TLS bytes: librdkafka reports the disconnect (_TRANSPORT) or,
+    # when it only counts it, that no broker is reachable (_ALL_BROKERS_DOWN).
+    assert rd in {"_TRANSPORT", "_ALL_BROKERS_DOWN"}, f"PLAINTEXT client (librdkafka): {rd}"
+    print(f"DENIED: PLAINTEXT client on the SASL_SSL listener -> aiokafka {got}, librdkafka {rd}")
+
+
+def test_tls_without_the_local_ca_fails(secure_broker: SecureBroker) -> None:
+    """A client that does not trust the local CA refuses the broker: the certificate is what
+    stops a man in the middle from collecting SCRAM exchanges."""
+    config = secure_broker.client_config(PA)
+    got = _aiokafka_connect(
+        config.bootstrap, **_aiokafka_sasl(config, ssl_context=ssl.create_default_context())
+    )
+    assert got == ssl.SSLCertVerificationError.__name__, f"untrusted CA (aiokafka): {got}"
+    # "probe": the system's CA store, where the local CA is not.
+    rd = _librdkafka_connect({**config.librdkafka(), "ssl.ca.location": "probe"})
+    assert rd in {"_SSL", "_TRANSPORT"}, f"untrusted CA (librdkafka): {rd}"
+    print(f"DENIED: TLS client without the local CA -> aiokafka {got}, librdkafka {rd}")
+
+
+def test_secrets_are_private(secure_broker: SecureBroker) -> None:
+    """Passwords and keys are readable by their owner only."""
+    for path in [secure_broker.properties_file, *secure_broker.secrets_dir.iterdir()]:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+    assert secure_broker.secrets_dir.stat().st_mode & 0o077 == 0
