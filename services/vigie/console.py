@@ -88,7 +88,8 @@ async def watch(
 ) -> BusView:
     view = BusView()
     names = [topics.partner_acks(p) for p in partners]
-    names += [topics.unit_incidents(u) for u in unit_ids] + [topics.unit_alerts(u) for u in unit_ids]
+    names += [topics.unit_incidents(u) for u in unit_ids]
+    names += [topics.unit_alerts(u) for u in unit_ids]
     consumer = AIOKafkaConsumer(*names, bootstrap_servers=bootstrap, group_id=None,
                                 auto_offset_reset="latest")
     await consumer.start()

@@ -14,25 +14,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from vigie.settings import Settings
+from vigie.simulation.publisher import publish_records as produce  # noqa: F401
 from vigie.workers.provision import partitions_of
-
-
-async def produce(bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes]]) -> int:
-    """Publish (topic, key, value) records with acks=all; return how many were sent."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await producer.start()
-    sent = 0
-    try:
-        futures = [await producer.send(t, value=v, key=k) for t, k, v in records]
-        for fut in futures:
-            await fut
-            sent += 1
-    finally:
-        await producer.stop()
-    return sent
 
 
 async def consume(

@@ -11,15 +11,23 @@ app = typer.Typer(
 
 # Sub-applications, one per concern (keep sorted). They import ``app``-free modules only.
 from vigie.cli.broker import broker_app  # noqa: E402
+from vigie.cli.force import ack, tail  # noqa: E402
+from vigie.cli.partner import publish, simulate  # noqa: E402
+from vigie.cli.ref import ref_app  # noqa: E402
 from vigie.cli.route import route_app  # noqa: E402
 from vigie.cli.run import run  # noqa: E402
 from vigie.cli.schema import decode_command, schema_app  # noqa: E402
 from vigie.cli.worker import topics_app, worker  # noqa: E402
 
+app.command("ack")(ack)
 app.add_typer(broker_app, name="broker")
 app.command("decode")(decode_command)
+app.command("publish")(publish)
+app.add_typer(ref_app, name="ref")
 app.add_typer(route_app, name="route")
 app.command("run")(run)
 app.add_typer(schema_app, name="schema")
+app.command("simulate")(simulate)
+app.command("tail")(tail)
 app.add_typer(topics_app, name="topics")
 app.command("worker")(worker)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -12,6 +13,20 @@ from vigie.contracts import topics
 from vigie.contracts.codec import encode
 from vigie.contracts.models import CompetenceRecord, SiteRecord, UnitRecord
 from vigie.simulation.feed import FeedMessage
+
+
+async def publish_records(
+    bootstrap: str, records: Iterable[tuple[str, bytes | None, bytes]]
+) -> int:
+    """Publish (topic, key, value) records with acks=all and wait for every one."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
+    await producer.start()
+    try:
+        futures = [await producer.send(t, key=k, value=v) for t, k, v in records]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return len(futures)
 
 
 async def publish_reference(
@@ -26,14 +41,7 @@ async def publish_reference(
     records += [(topics.REF_SITES, s.site_id.encode(), encode(s)) for s in sites]
     records += [(topics.REF_UNITS, u.unit_id.encode(), encode(u)) for u in units]
     records += [(topics.REF_COMPETENCE, c.insee_code.encode(), encode(c)) for c in competence]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
-    await producer.start()
-    try:
-        futures = [await producer.send(t, key=k, value=v) for t, k, v in records]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-    return len(records)
+    return await publish_records(bootstrap, records)
 
 
 async def publish_feed(
@@ -56,10 +64,8 @@ async def publish_feed(
             delay = started + sent / rate - time.monotonic()
             if delay > 0:
                 with_timeout = asyncio.wait_for(stop.wait(), delay)
-                try:
+                with contextlib.suppress(TimeoutError):
                     await with_timeout
-                except TimeoutError:
-                    pass
         await producer.flush()
     finally:
         await producer.stop()

@@ -1,0 +1,74 @@
+"""Partner-side commands: ``vigie publish`` and ``vigie simulate``."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigie.settings import get_settings
+
+console = Console()
+
+
+def publish(
+    file: Path = typer.Argument(..., help="JSON event, JSON array or JSON Lines ('-': stdin)"),
+    timeout: float = typer.Option(30.0, help="seconds to wait for the acknowledgements"),
+) -> None:
+    """Check events locally, publish them, then print their acknowledgements."""
+    from vigie.clients.partner import check_locally, publish_and_wait, read_events
+
+    events = read_events(file)
+    refused = {e.event_id: check_locally(e) for e in events}
+    refused = {k: v for k, v in refused.items() if v}
+    for event_id, issues in refused.items():
+        for issue in issues:
+            console.print(f"[red]{event_id}[/red] {issue.reason.value} ({issue.field}) : "
+                          f"{issue.message_fr}")
+    if refused:
+        console.print("[red]Rien n'a été publié : corrigez les événements ci-dessus.[/red]")
+        raise typer.Exit(2)
+    found = asyncio.run(publish_and_wait(get_settings().bootstrap_servers, events, timeout))
+    table = Table("événement", "statut", "unités", "raison")
+    for event_id, acks in found.items():
+        if not acks:
+            table.add_row(event_id, "[yellow]sans réponse[/yellow]", "", "")
+        for ack in acks:
+            table.add_row(event_id, ack.status.value, ", ".join(ack.units),
+                          ack.reason_message or "")
+    console.print(table)
+    if not all(found.values()):
+        raise typer.Exit(1)
+
+
+def simulate(
+    rate: float = typer.Option(2.0, help="messages per second"),
+    seed: int = typer.Option(2018, help="random seed (same seed, same feed)"),
+    count: int = typer.Option(0, help="stop after this many messages (0: never)"),
+) -> None:
+    """Publish a realistic feed from the sample sites (alerts, mistakes, duplicates, updates)."""
+    import itertools
+
+    from vigie.reference.sites import load_sample_sites
+    from vigie.simulation.feed import live_feed
+    from vigie.simulation.publisher import publish_feed, publish_reference
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        sites = load_sample_sites()
+        bootstrap = get_settings().bootstrap_servers
+        await publish_reference(bootstrap, sites=sites)
+        feed = live_feed(sites, seed=seed)
+        return await publish_feed(
+            bootstrap, itertools.islice(feed, count) if count else feed, rate, stop
+        )
+
+    sent = asyncio.run(main())
+    console.print(f"{sent} message(s) publié(s)")

@@ -1,0 +1,56 @@
+"""``vigie ref load``: publish reference data to their compacted topics (no restart needed)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from vigie.settings import get_settings
+
+ref_app = typer.Typer(help="Reference data: sites, units, competence.")
+console = Console()
+
+
+class Kind(StrEnum):
+    sites = "sites"
+    units = "units"
+    competence = "competence"
+
+
+@ref_app.callback()
+def _group() -> None:
+    """Reference data: sites, units, competence."""
+
+
+@ref_app.command("load")
+def load(
+    kind: Kind = typer.Argument(..., help="sites (JSON), units (JSON) or competence (CSV)"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False),
+    departement: str = typer.Option("60", help="competence: keep this département"),
+    effective_from: str = typer.Option(
+        None, help="competence: first day the table applies (YYYY-MM-DD; default today)"
+    ),
+) -> None:
+    """Publish a reference file; running workers apply it to the next event."""
+    from vigie.reference.competence import import_competence_csv
+    from vigie.reference.sites import load_sites_file
+    from vigie.reference.units import load_units_file
+    from vigie.simulation.publisher import publish_reference
+
+    bootstrap = get_settings().bootstrap_servers
+    if kind is Kind.sites:
+        count = asyncio.run(publish_reference(bootstrap, sites=load_sites_file(file)))
+    elif kind is Kind.units:
+        count = asyncio.run(publish_reference(bootstrap, units=load_units_file(file).units))
+    else:
+        start = date.fromisoformat(effective_from) if effective_from else date.today()
+        imported = import_competence_csv(file, departement=departement, effective_from=start)
+        for warning in imported.warnings:
+            console.print(f"[yellow]{warning}[/yellow]")
+        count = asyncio.run(publish_reference(bootstrap, competence=imported.records))
+    console.print(f"{count} enregistrement(s) publié(s) ({kind.value})")
