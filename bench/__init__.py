@@ -1,0 +1,1 @@
+"""Vigie's benchmarks: micro-benches (codec, policy) and the Kafka benchmark (``make bench``)."""

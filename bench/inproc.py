@@ -1,0 +1,165 @@
+"""The two plain-aiokafka loops of the Kafka benchmark, each run in its own process.
+
+* ``passthrough``: the baseline. getmany → send the same key/value to ``bench.passthrough.v1``
+  (same partition number), await the batch's deliveries, next batch. No decoding at all: the
+  practical limit of one Python process with aiokafka on this machine.
+* ``intake``: Vigie's ``IntakeProcessor`` in the same loop: decode, validate, dedupe (a dict
+  holding what the faust table would hold, in the same JSON form), locate, route, encode,
+  then send the routed copies and the acknowledgement. What is left between this and the faust
+  worker is faust itself (streams, table changelog, its producer path).
+
+Both read the partner topics from given offsets, handle ``--count`` records, flush and exit.
+``--profile out`` wraps the loop in pyinstrument (installed ad hoc, see docs/performance.md)
+and writes ``out.txt`` (flat, by self time) and ``out.html`` (call tree).
+
+Usage (the orchestrator in ``bench/kafka_bench.py`` runs it):
+``python -m bench.inproc intake --bootstrap 127.0.0.1:PORT --starts starts.json --count N``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+PASSTHROUGH_TOPIC = "bench.passthrough.v1"
+
+#: The same producer settings as the faust worker (acks=all), aiokafka's defaults otherwise.
+PRODUCER_KW: dict[str, Any] = {"acks": "all", "max_request_size": 4 * 64 * 1024}
+CONSUMER_KW: dict[str, Any] = {
+    "group_id": None,
+    "enable_auto_commit": False,
+    "max_partition_fetch_bytes": 1024 * 1024,
+}
+BATCH = 2000
+
+
+def load_starts(path: Path) -> dict[TopicPartition, int]:
+    data = json.loads(path.read_text())
+    return {TopicPartition(t, int(p)): int(o) for t, p, o in data}
+
+
+async def _consumer(bootstrap: str, starts: dict[TopicPartition, int]) -> AIOKafkaConsumer:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **CONSUMER_KW)
+    await consumer.start()
+    consumer.assign(list(starts))
+    for tp, offset in starts.items():
+        consumer.seek(tp, offset)
+    return consumer
+
+
+async def passthrough(bootstrap: str, starts: dict[TopicPartition, int], count: int) -> int:
+    consumer = await _consumer(bootstrap, starts)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_KW)
+    await producer.start()
+    done = 0
+    try:
+        while done < count:
+            batches = await consumer.getmany(timeout_ms=200, max_records=BATCH)
+            futures = []
+            for records in batches.values():
+                for r in records:
+                    futures.append(await producer.send(
+                        PASSTHROUGH_TOPIC, r.value, key=r.key, partition=r.partition))
+                done += len(records)
+            if futures:
+                await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    return done
+
+
+async def intake(bootstrap: str, starts: dict[TopicPartition, int], count: int,
+                 partners: list[str]) -> int:
+    from vigie.pipeline.intake import IntakeProcessor
+    from vigie.pipeline.messages import EventRecord, Inbound
+    from vigie.reference.snapshot import ReferenceStore
+    from vigie.settings import Settings
+    from vigie.workers.reference_loader import ReferenceLoader
+
+    settings = Settings(bootstrap_servers=bootstrap, partners=partners)
+    store = ReferenceStore.with_defaults()
+    loader = ReferenceLoader(store, bootstrap)
+    loader_task = asyncio.create_task(loader.run())
+    await loader.ready.wait()
+    processor = IntakeProcessor(store, settings)
+    table: dict[str, dict[str, Any]] = {}
+
+    def lookup(event_id: str) -> EventRecord | None:  # as Pipeline.lookup does
+        data = table.get(event_id)
+        return EventRecord.from_json(data) if data else None
+
+    consumer = await _consumer(bootstrap, starts)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_KW)
+    await producer.start()
+    done = 0
+    try:
+        while done < count:
+            batches = await consumer.getmany(timeout_ms=200, max_records=BATCH)
+            futures = []
+            for records in batches.values():
+                for r in records:
+                    inbound = Inbound(r.topic, r.partition, r.offset, r.key, r.value)
+                    result = processor.handle(inbound, lookup)
+                    if result.record is not None:
+                        table[result.record.event_id] = result.record.to_json()
+                    for out in result.outbound:
+                        futures.append(await producer.send(out.topic, out.value, key=out.key))
+                done += len(records)
+            if futures:
+                await asyncio.gather(*futures)
+    finally:
+        loader_task.cancel()
+        await producer.stop()
+        await consumer.stop()
+    return done
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="plain aiokafka loops for the benchmark")
+    parser.add_argument("mode", choices=["passthrough", "intake"])
+    parser.add_argument("--bootstrap", required=True)
+    parser.add_argument("--starts", type=Path, required=True, help="JSON [[topic, p, offset]]")
+    parser.add_argument("--count", type=int, required=True)
+    parser.add_argument("--partners", default="[]", help="JSON list (intake)")
+    parser.add_argument("--profile", type=Path, help="pyinstrument output prefix")
+    args = parser.parse_args(argv)
+    starts = load_starts(args.starts)
+    if args.mode == "passthrough":
+        coro = passthrough(args.bootstrap, starts, args.count)
+    else:
+        coro = intake(args.bootstrap, starts, args.count, json.loads(args.partners))
+
+    profiler = None
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+    cpu0 = time.process_time()
+    done = asyncio.run(coro)
+    cpu = time.process_time() - cpu0
+    if profiler is not None:
+        from pyinstrument.renderers import ConsoleRenderer
+
+        profiler.stop()
+        args.profile.with_suffix(".html").write_text(profiler.output_html())
+        flat = profiler.output(ConsoleRenderer(unicode=False, color=False, flat=True,
+                                               show_all=False))
+        args.profile.with_suffix(".txt").write_text(flat)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"done": done, "cpu_s": round(cpu, 3), "peak_rss_kb": peak_kb}),
+          file=sys.stdout, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
