@@ -727,7 +727,7 @@ async def run_all(bench: Bench) -> None:
         t0 = time.perf_counter()
         r[name] = await step()
         console.print(f"[bold]{name}[/bold] ({time.perf_counter() - t0:.0f}s): {r[name]}")
-    if not bench.args.skip_profile:
+    if not bench.args.skip_profile and (not bench.args.only or "profile" in bench.args.only):
         prefix = RESULTS / "profile-intake"
         await bench.measure_subprocess("intake", bench.ack_topics(), profile=prefix,
                                        count=min(bench.events, bench.args.profile_events))
@@ -748,7 +748,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="time box of each throughput run, from its first output (s)")
     parser.add_argument("--profile-events", type=int, default=15_000)
     parser.add_argument("--only", help="comma-separated runs: baseline,inproc,worker_1,"
-                        "worker_2,latency,alerts (partial results, no goals table)")
+                        "worker_2,latency,alerts,profile (partial results, no goals table)")
     parser.add_argument("--faust-overrides", help="JSON faust settings for the workers, "
                         "to try a change to vigie/workers/app.py without making it")
     parser.add_argument("--skip-profile", action="store_true")
