@@ -38,6 +38,9 @@ class Settings(BaseSettings):
 
     # Workers
     app_id: str = "vigie"
+    #: "exactly_once" (Kafka transactions: routed copies, acks, table changes and the input
+    #: offsets commit together) or "at_least_once" (see README, "Delivery guarantee").
+    processing_guarantee: str = "exactly_once"
     worker_web_port: int = 6066
     metrics_port: int = 9464
     future_tolerance_seconds: float = 300.0

@@ -32,7 +32,8 @@ async def consume(
     """Read the topics from the beginning until ``until(records)`` holds, then ``settle`` s
     more to catch anything unexpected that would follow (extra copies, stray acks)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                isolation_level="read_committed")
     await consumer.start()
     records: list[ConsumerRecord] = []
     try:
@@ -91,7 +92,7 @@ class WorkerProcess:
     def start(self, wait: bool = True, timeout: float = 90.0) -> WorkerProcess:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "vigie", "worker", "--loglevel", "warning"],
+            [sys.executable, "-m", "vigie", "worker", "--loglevel", "info"],
             env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         if wait:

@@ -79,6 +79,10 @@ def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, part
                                         AckStatus.TRANSFERRED]
     for statuses in seen.values():
         assert check_sequence(statuses) == []
+    issued = {(a.event_id, a.status): a.issued_at for a in _all_acks(bootstrap, partner)}
+    late = (issued[(ignored.event_id, AckStatus.ESCALATED)]
+            - issued[(ignored.event_id, AckStatus.ROUTED)]).total_seconds()
+    print(f"\nescalated {late:.1f}s after routing (delay 4s)")
 
     # The escalated alert reached the police command centre, on its alert topic.
     centre = run(consume(bootstrap, [topics.unit_alerts("pn-cic-oise")],
@@ -97,6 +101,12 @@ def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, part
     refused = [d for d in refused if d.event_id == answered.event_id]
     assert [d.reason_code for d in refused] == ["STATUS_NOT_ALLOWED"]
     assert refused[0].source.topic == topics.unit_status("pn-csp-beauvais")
+
+
+def _all_acks(bootstrap: str, partner: str) -> list[Acknowledgement]:
+    records = run(consume(bootstrap, [topics.partner_acks(partner)], until=lambda rs: True,
+                          settle=1.0))
+    return [decode(r.value, Acknowledgement) for r in records]
 
 
 def _has(records, event_id: str, status: AckStatus) -> bool:  # type: ignore[no-untyped-def]

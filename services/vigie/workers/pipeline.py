@@ -14,6 +14,7 @@ table entry in the same partition (faust co-partitions them).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -21,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
+from aiokafka import AIOKafkaProducer
 from faust.types import EventT, StreamT
 
 from vigie import metrics
@@ -58,6 +60,8 @@ class Pipeline:
         self.alert_deadlines: dict[str, tuple[float, int, tuple[str, ...]]] = {}
         self._asked: dict[str, float] = {}
         self._deadlines_stale = True
+        self._requests: AIOKafkaProducer | None = None
+        self._requests_started: asyncio.Future[None] | None = None
         self._topics: dict[str, faust.TopicT] = {}
         self.events = self.app.Table(
             "events",
@@ -168,15 +172,32 @@ class Pipeline:
             self._rebuild_deadlines()
         now = time.time()
         open_by_unit: Counter[str] = Counter()
+        producer = self._timer_producer()
+        assert self._requests_started is not None
+        await self._requests_started
         for event_id, (deadline, partition, units) in list(self.alert_deadlines.items()):
             open_by_unit.update(units)
             if deadline > now or now - self._asked.get(event_id, 0.0) < 5.0:
                 continue
             self._asked[event_id] = now
-            await self.topic(topics.ALERT_TIMERS).send(
-                key=event_id.encode(), value=b"", partition=partition
+            await producer.send(
+                topics.ALERT_TIMERS, value=b"", key=event_id.encode(), partition=partition
             )
+            log.info("escalation requested", extra={"event_id": event_id,
+                                                    "late_s": round(now - deadline, 3)})
         metrics.set_open_alerts(open_by_unit, self.store.snapshot().units)
+
+    def _timer_producer(self) -> AIOKafkaProducer:
+        """A plain producer of its own: a timer runs outside any stream event, where faust's
+        transactional producer (exactly_once) has no transaction to put the send in. The
+        request is idempotent (the escalation agent checks the table), so no transaction
+        is needed; the producer starts lazily inside the worker's loop."""
+        if self._requests is None:
+            self._requests = AIOKafkaProducer(
+                bootstrap_servers=self.settings.bootstrap_servers, acks="all", linger_ms=0
+            )
+            self._requests_started = asyncio.ensure_future(self._requests.start())
+        return self._requests
 
     async def _on_assigned(self, *_args: Any, **_kwargs: Any) -> None:
         self._deadlines_stale = True
@@ -193,6 +214,8 @@ class Pipeline:
                     float(data["alert_deadline"]), data["partition"], tuple(data["units"])
                 )
         self._deadlines_stale = False
+        log.info("alert deadlines rebuilt", extra={"open_alerts": len(self.alert_deadlines),
+                                                   "partitions": sorted(active)})
 
     @staticmethod
     def _inbound(event: EventT[Any]) -> Inbound:
