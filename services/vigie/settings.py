@@ -10,7 +10,6 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root when running from a checkout (services/vigie/settings.py -> ../..).
@@ -24,7 +23,8 @@ class Settings(BaseSettings):
     bootstrap_servers: str = "127.0.0.1:9092"
     broker_port: int = 9092
     controller_port: int = 9093
-    partitions: int = Field(4, description="partitions of partner and unit topics")
+    #: Partitions of partner, unit and internal topics (all equal: they are co-partitioned).
+    partitions: int = 4
     replication_factor: int = 1
 
     # Local broker managed by `vigie broker` (git-ignored folders)

@@ -21,7 +21,7 @@ from vigie.contracts.reasons import ReasonCode
 from vigie.contracts.validation import validate_status_update
 from vigie.pipeline import outputs
 from vigie.pipeline.intake import Lookup, root_event_id, utcnow
-from vigie.pipeline.messages import Inbound, Outcome, StageResult, advance
+from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult, advance
 from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.policy import decide, transfer
 from vigie.settings import Settings
@@ -80,7 +80,15 @@ class StatusProcessor:
         return StageResult(Outcome.ROUTED, record.partner_id, [ack], updated,
                            units=(unit_id,), notes=notes)
 
-    def _transfer(self, msg, record, unit_id, update, now, notes):  # type: ignore[no-untyped-def]
+    def _transfer(
+        self,
+        msg: Inbound,
+        record: EventRecord,
+        unit_id: str,
+        update: StatusUpdate,
+        now: datetime,
+        notes: dict[str, object],
+    ) -> StageResult:
         """Send the event to the other force and say so twice: requested, then transferred."""
         if record.event_bytes is None:
             return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED, "event not transferable", now)
@@ -113,7 +121,10 @@ class StatusProcessor:
         return StageResult(Outcome.ROUTED, record.partner_id, outbound, updated,
                            units=tuple(moved.units), lane=record.lane, notes=notes)
 
-    def refuse(self, msg: Inbound, reason: ReasonCode, detail: str, now: datetime) -> StageResult:
+    def refuse(
+        self, msg: Inbound, reason: ReasonCode, detail: str, now: datetime | None = None
+    ) -> StageResult:
+        now = now or self._clock()
         # Units key a status by the event id: say which event the refusal is about.
         key = (msg.key or b"").decode(errors="replace")
         letter = outputs.dead_letter(self.stage, msg, reason, detail, now,

@@ -42,7 +42,12 @@ from vigie.workers.reference_loader import ReferenceLoader
 
 log = logging.getLogger("vigie.worker")
 
-RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+
+
+def raw_topic(app: faust.App, *names: str) -> faust.TopicT:
+    """A topic of raw bytes: Vigie decodes and encodes itself (``vigie.contracts``)."""
+    return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
+                     value_serializer="raw")
 
 
 class Pipeline:
@@ -70,18 +75,16 @@ class Pipeline:
             key_type=str,
             value_type=dict,
         )
-        alerts = self.app.topic(*[topics.partner_alerts(p) for p in settings.partners], **RAW)
-        incidents = self.app.topic(
-            *[topics.partner_incidents(p) for p in settings.partners], **RAW
-        )
+        alerts = raw_topic(self.app, *[topics.partner_alerts(p) for p in settings.partners])
+        incidents = raw_topic(self.app, *[topics.partner_incidents(p) for p in settings.partners])
         self.app.agent(alerts, name="intake-alerts")(self._intake_agent_for(Lane.ALERT))
         self.app.agent(incidents, name="intake-incidents")(
             self._intake_agent_for(Lane.INCIDENT)
         )
         unit_ids = sorted(self.store.snapshot().units)
-        statuses = self.app.topic(*[topics.unit_status(u) for u in unit_ids], **RAW)
+        statuses = raw_topic(self.app, *[topics.unit_status(u) for u in unit_ids])
         self.app.agent(statuses, name="status-relay")(self._status_agent)
-        timers = self.app.topic(topics.ALERT_TIMERS, **RAW)
+        timers = raw_topic(self.app, topics.ALERT_TIMERS)
         self.app.agent(timers, name="escalation")(self._escalation_agent)
         self.app.timer(1.0)(self._alert_timer)
         self.app.on_partitions_assigned.connect(self._on_assigned)
@@ -97,11 +100,15 @@ class Pipeline:
     async def _serve_http(self) -> None:
         self._http_runner = await serve(build_http_app(self.is_ready), self.settings.metrics_port)
 
+    def _recovered(self) -> bool:
+        """Table recovery from the changelog is done (faust's TableManager, untyped)."""
+        return bool(self.app.tables.recovery.completed.is_set())  # type: ignore[attr-defined]
+
     def is_ready(self) -> bool:
         ready = (
             self.loader.ready.is_set()
             and not self.app.rebalancing
-            and self.app.tables.recovery.completed.is_set()
+            and self._recovered()
             and bool(self.app.consumer.assignment())
         )
         metrics.WORKER_READY.set(1 if ready else 0)
@@ -110,7 +117,7 @@ class Pipeline:
     def topic(self, name: str) -> faust.TopicT:
         topic = self._topics.get(name)
         if topic is None:
-            topic = self._topics[name] = self.app.topic(name, **RAW)
+            topic = self._topics[name] = raw_topic(self.app, name)
         return topic
 
     def lookup(self, event_id: str) -> EventRecord | None:
@@ -168,7 +175,7 @@ class Pipeline:
 
     async def _alert_timer(self) -> None:
         """Ask for the escalation of every alert past its deadline (the agent decides)."""
-        if self._deadlines_stale and self.app.tables.recovery.completed.is_set():
+        if self._deadlines_stale and self._recovered():
             self._rebuild_deadlines()
         now = time.time()
         open_by_unit: Counter[str] = Counter()
