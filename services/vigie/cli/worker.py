@@ -31,8 +31,19 @@ def ensure() -> None:
 def worker(
     metrics_port: int = typer.Option(None, help="HTTP port for /metrics, /healthz, /readyz"),
     loglevel: str = typer.Option("info", help="log level"),
+    supervise: bool = typer.Option(
+        True, help="restart the worker when it crashes (e.g. after a broker outage)"
+    ),
 ) -> None:
     """Run one pipeline worker (several may run: they share the partitions)."""
+    if supervise:
+        from vigie.workers.supervisor import supervise as run_supervised
+
+        args = ["worker", "--no-supervise", "--loglevel", loglevel]
+        if metrics_port is not None:
+            args += ["--metrics-port", str(metrics_port)]
+        raise typer.Exit(run_supervised(args))
+
     import faust
 
     from vigie.logging_setup import logging_config

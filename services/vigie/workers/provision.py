@@ -28,6 +28,10 @@ class TopicSpec:
     config: dict[str, str]
 
 
+#: faust's changelog of the ``events`` table (see vigie.workers.pipeline).
+EVENTS_TABLE = "events"
+
+
 def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpec]:
     """Every topic Vigie needs for these partners and units, with its class's settings."""
     n = settings.partitions
@@ -42,6 +46,9 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
         TopicSpec(topics.DEADLETTER, 1, {"retention.ms": str(30 * DAY_MS)}),
         # Same partition count as the inputs: a timer request meets its event's table entry.
         TopicSpec(topics.ALERT_TIMERS, n, {"retention.ms": str(DAY_MS)}),
+        # Created here rather than by faust: an agent's first table write checks the
+        # changelog's partition count, and a topic faust is still creating shows none.
+        TopicSpec(f"{settings.app_id}-{EVENTS_TABLE}-changelog", n, compacted),
     ]
     for partner in settings.partners:
         specs += [
