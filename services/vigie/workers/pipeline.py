@@ -73,7 +73,10 @@ class Pipeline:
             default=None,
             partitions=settings.partitions,
             key_type=str,
-            value_type=dict,
+            # No value_type: faust decodes a changelog value of type ``dict`` with
+            # ``dict.from_data`` (it treats any type as a faust Model), which raises, so every
+            # restarted worker recovered an empty table (or hung in recovery). JSON objects
+            # come back as plain dicts without it (the app's value serializer is json).
         )
         alerts = raw_topic(self.app, *[topics.partner_alerts(p) for p in settings.partners])
         incidents = raw_topic(self.app, *[topics.partner_incidents(p) for p in settings.partners])
