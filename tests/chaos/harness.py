@@ -1,0 +1,605 @@
+"""Chaos on the real broker: publish a steady feed while workers are SIGKILLed and restarted,
+a second worker joins and leaves (rebalances), the broker crashes once, and poison messages
+arrive; then read every output with ``read_committed`` and check the delivery guarantee.
+
+Invariants (nothing is deduplicated before counting: raw Kafka records are counted):
+
+* every input record (known by its Kafka coordinates) gets exactly one terminal routing
+  acknowledgement (ROUTED, REJECTED, EXPIRED or DUPLICATE), the one its kind calls for;
+* every routing decision (event id, destination unit) of a ROUTED ack has exactly one
+  RoutedEvent copy, and no copy exists for anything not routed;
+* every poison message is rejected with its reason code; the undecodable and oversized ones
+  are dead-lettered exactly once with their original bytes.
+
+Used by ``tests/integration/test_chaos.py`` (short form, session broker) and by
+``python -m tests.chaos`` (``make chaos``: full size, a broker of its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from tests.integration.kafka_tools import WorkerProcess
+from vigie.broker.local import LocalBroker
+from vigie.contracts import topics
+from vigie.contracts.codec import decode, encode
+from vigie.contracts.enums import AckStatus
+from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent, SiteRecord
+from vigie.reference.sites import load_sample_sites
+from vigie.reference.snapshot import ReferenceStore
+from vigie.simulation.feed import FeedMessage, make_event, scripted_day
+from vigie.simulation.publisher import publish_reference
+from vigie.workers.provision import partitions_of
+
+SAMPLE_PARTNERS = ("opac-oise", "oise-habitat", "clesence", "sa-hlm-oise")
+ROUTING = {AckStatus.ROUTED, AckStatus.REJECTED, AckStatus.EXPIRED, AckStatus.DUPLICATE}
+#: Rejections decided by the codec: the message cannot be read, so it is also dead-lettered.
+DECODE_REASONS = {"EMPTY_MESSAGE", "BAD_MARKER", "UNKNOWN_SCHEMA", "TRUNCATED", "TRAILING_BYTES",
+                  "OVERSIZED", "SCHEMA_VIOLATION"}
+POISON_KINDS = ("undecodable", "oversized", "wrong-key", "other-partner")
+OVERSIZE_BYTES = 70 * 1024  # > the 64 KiB limit (settings.max_message_bytes)
+MAX_READ = 1 << 22  # outputs may carry an oversized original (dead letters)
+
+Coordinates = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    """One chaos run. ``events`` counts the feed; poison messages come on top of it."""
+
+    events: int = 10_000
+    kills: int = 6
+    rate: float = 30.0  # feed messages per second, steady
+    poison_every: int = 50  # one poison message after every N feed messages
+    guarantee: str = "exactly_once"
+    broker_crash: bool = True  # SIGKILL the broker (else a graceful stop) before its restart
+    seed: int = 1805
+    ready_timeout: float = 120.0
+    settle_timeout: float = 300.0  # after the last step, to see every output
+    settle: float = 5.0  # extra seconds of reading once everything expected is there
+
+
+@dataclass(frozen=True)
+class Input:
+    """One record published to a partner topic, with the outcome it must get."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    partner_id: str
+    event_id: str | None
+    expect: str  # "route", "duplicate", "expired", "reject:<REASON>"
+    kind: str  # "feed" or one of POISON_KINDS
+
+    @property
+    def dead_letter_expected(self) -> bool:
+        return self.expect.startswith("reject:") and self.expect[7:] in DECODE_REASONS
+
+
+@dataclass
+class ChaosReport:
+    """The figures of one run; ``problems`` lists every broken invariant."""
+
+    guarantee: str
+    inputs: int = 0
+    feed: int = 0
+    poison: int = 0
+    publish_failures: int = 0
+    kills: int = 0
+    worker_restarts: int = 0
+    broker_restarts: int = 0
+    rebalances: int = 0
+    terminal_acks: int = 0
+    unaccounted: int = 0  # inputs without any terminal acknowledgement
+    duplicated_acks: int = 0  # raw extra terminal ack records
+    duplicated_ack_ids: int = 0  # of which: the very same ack id again (a replay)
+    wrong_outcome: int = 0
+    unexpected_acks: int = 0  # acks pointing at no published input
+    routing_decisions: int = 0
+    copies: int = 0
+    lost_copies: int = 0
+    duplicated_copies: int = 0
+    stray_copies: int = 0  # copies of events never routed (rejected, duplicate, expired)
+    dead_letters_expected: int = 0
+    dead_lettered: int = 0
+    lost_dead_letters: int = 0
+    duplicated_dead_letters: int = 0
+    bad_dead_letters: int = 0  # wrong bytes or no reason
+    poison_rejected: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+    workdir: str = ""
+
+    @property
+    def lost(self) -> int:
+        return self.lost_copies + self.lost_dead_letters
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def rows(self) -> list[tuple[str, str]]:
+        poison = ", ".join(f"{k} {self.poison_rejected[k]}" for k in POISON_KINDS)
+        return [
+            ("processing guarantee", self.guarantee),
+            ("events (feed + poison)", f"{self.inputs} ({self.feed} + {self.poison})"),
+            ("worker kills (SIGKILL)", str(self.kills)),
+            ("worker restarts", str(self.worker_restarts)),
+            ("broker restarts", f"{self.broker_restarts}"),
+            ("rebalances from a 2nd worker", str(self.rebalances)),
+            ("terminal acks (raw records)", str(self.terminal_acks)),
+            ("routing decisions / copies", f"{self.routing_decisions} / {self.copies}"),
+            ("lost (copies + dead letters)", f"{self.lost} ({self.lost_copies} + "
+                                             f"{self.lost_dead_letters})"),
+            ("duplicated copies", str(self.duplicated_copies)),
+            ("duplicated acks (same ack id)", f"{self.duplicated_acks} "
+                                              f"({self.duplicated_ack_ids})"),
+            ("unaccounted (no terminal ack)", str(self.unaccounted)),
+            ("wrong outcome", str(self.wrong_outcome)),
+            ("stray copies / unexpected acks", f"{self.stray_copies} / {self.unexpected_acks}"),
+            ("dead-lettered (expected)", f"{self.dead_lettered} ({self.dead_letters_expected})"),
+            ("poison rejected", poison),
+            ("publish failures", str(self.publish_failures)),
+            ("wall time", f"{self.seconds:.0f} s"),
+        ]
+
+    def table(self) -> str:
+        rows = self.rows()
+        width = max(len(k) for k, _ in rows)
+        lines = [f"| {'figure':<{width}} | value", f"|{'-' * (width + 2)}|------"]
+        lines += [f"| {k:<{width}} | {v}" for k, v in rows]
+        if self.problems:
+            lines.append("PROBLEMS:")
+            lines += [f"  - {p}" for p in self.problems[:40]]
+        else:
+            lines.append("all invariants hold")
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return json.dumps({k: v for k, v in self.rows()} | {"problems": self.problems},
+                          ensure_ascii=False, indent=2)
+
+
+# -- inputs -----------------------------------------------------------------------------------
+def remapped_sites(partners: list[str]) -> list[SiteRecord]:
+    """The sample sites, handed to this run's partners (site ids renamed with them)."""
+    rename = dict(zip(SAMPLE_PARTNERS, partners, strict=True))
+    return [s.model_copy(update={"partner_id": rename[s.partner_id],
+                                 "site_id": s.site_id.replace(s.partner_id,
+                                                              rename[s.partner_id])})
+            for s in load_sample_sites()]
+
+
+def _feed_input(message: FeedMessage) -> Input:
+    return Input(message.topic, message.key, message.value, message.partner_id,
+                 message.event_id, message.expect, "feed")
+
+
+def poison(kind: str, site: SiteRecord, others: list[str], rng: random.Random) -> Input:
+    """A message no worker may route: what a broken or hostile sender could publish."""
+    from datetime import UTC, datetime
+
+    event = make_event(site, rng, datetime.now(UTC).replace(microsecond=0))
+    partner = site.partner_id
+    topic = topics.partner_incidents(partner)
+    if kind == "undecodable":
+        if rng.random() < 0.5:
+            value = b"\xff\xfe" + rng.randbytes(rng.randint(10, 300))
+            return Input(topic, event.event_id.encode(), value, partner, None,
+                         "reject:BAD_MARKER", kind)
+        value = b"\xc3\x01" + b"\x00" * 8 + rng.randbytes(rng.randint(10, 300))
+        return Input(topic, event.event_id.encode(), value, partner, None,
+                     "reject:UNKNOWN_SCHEMA", kind)
+    if kind == "oversized":
+        value = encode(event) + b"\x00" * OVERSIZE_BYTES
+        return Input(topic, event.event_id.encode(), value, partner, event.event_id,
+                     "reject:OVERSIZED", kind)
+    if kind == "wrong-key":
+        return Input(topic, str(uuid.UUID(int=rng.getrandbits(128), version=4)).encode(),
+                     encode(event), partner, event.event_id, "reject:KEY_MISMATCH", kind)
+    if kind == "other-partner":
+        forged = event.model_copy(update={"partner_id": rng.choice(others)})
+        return Input(topic, event.event_id.encode(), encode(forged), partner, event.event_id,
+                     "reject:SENDER_MISMATCH", kind)
+    raise ValueError(kind)
+
+
+def build_inputs(sites: list[SiteRecord], partners: list[str], config: ChaosConfig) -> list[Input]:
+    """The scripted feed (its own malformed messages, duplicates, follow-ups and expired
+    events included) with one poison message after every ``poison_every`` feed messages."""
+    rng = random.Random(config.seed)
+    inputs: list[Input] = []
+    for i, message in enumerate(scripted_day(sites, config.events, seed=config.seed), 1):
+        inputs.append(_feed_input(message))
+        if config.poison_every and i % config.poison_every == 0:
+            kind = POISON_KINDS[(i // config.poison_every - 1) % len(POISON_KINDS)]
+            site = rng.choice(sites)
+            others = [p for p in partners if p != site.partner_id]
+            inputs.append(poison(kind, site, others, rng))
+    return inputs
+
+
+# -- publishing -------------------------------------------------------------------------------
+class Publisher(threading.Thread):
+    """Publishes the inputs at a steady rate from a thread of its own (own event loop), so the
+    chaos steps can block; records the Kafka coordinates of every record it wrote."""
+
+    def __init__(self, bootstrap: str, inputs: list[Input], rate: float) -> None:
+        super().__init__(name="chaos-publisher", daemon=True)
+        self.bootstrap = bootstrap
+        self.inputs = inputs
+        self.rate = rate
+        self.coordinates: list[Coordinates | None] = [None] * len(inputs)
+        self.errors: list[str] = []
+        self.sent = 0
+
+    def run(self) -> None:
+        try:
+            asyncio.run(self._publish())
+        except Exception as exc:  # reported, never swallowed
+            self.errors.append(f"publisher stopped: {exc!r}")
+
+    async def _publish(self) -> None:
+        # Idempotent producer: its retries across the broker restart never duplicate an input.
+        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
+                                    enable_idempotence=True, linger_ms=5,
+                                    request_timeout_ms=120_000, max_request_size=1 << 20)
+        await producer.start()
+        started = time.monotonic()
+        pending: list[asyncio.Future[None]] = []
+        try:
+            for index, item in enumerate(self.inputs):
+                future = await producer.send(item.topic, key=item.key, value=item.value)
+                pending.append(asyncio.ensure_future(self._record(index, future)))
+                self.sent = index + 1
+                delay = started + self.sent / self.rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await producer.flush()
+            await asyncio.gather(*pending)
+        finally:
+            await producer.stop()
+
+    async def _record(self, index: int, future: asyncio.Future) -> None:  # type: ignore[type-arg]
+        try:
+            meta = await future
+        except Exception as exc:
+            self.errors.append(f"input {index} not written: {exc!r}")
+            return
+        self.coordinates[index] = (meta.topic, meta.partition, meta.offset)
+
+
+# -- workers ----------------------------------------------------------------------------------
+@dataclass
+class ChaosWorker(WorkerProcess):
+    """A ``vigie worker`` run from a folder of its own (faust's data folder lands there)."""
+
+    cwd: Path | None = None
+
+    def start(self, wait: bool = True, timeout: float = 90.0) -> ChaosWorker:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vigie", "worker", "--loglevel", "info"],
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=self.cwd,
+        )
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+
+def plan_steps(kills: int) -> list[str]:
+    """Kills before, during and after a two-worker phase; the broker crash after it."""
+    before = max(1, (kills - 1) // 2)
+    during = 1 if kills < 5 else 2
+    after = max(0, kills - before - during)
+    return (["kill"] * before + ["start-second"] + ["kill"] * during
+            + ["stop-second", "broker-restart"] + ["kill"] * after)
+
+
+class Chaos:
+    """Runs one configuration against one broker."""
+
+    def __init__(self, broker: LocalBroker, config: ChaosConfig, workdir: Path,
+                 say: Callable[[str], None] = print) -> None:
+        self.broker = broker
+        self.config = config
+        self.workdir = workdir
+        self.say = say
+        self.rng = random.Random(config.seed)
+        suffix = uuid.uuid4().hex[:6]
+        self.partners = [f"{p}-{suffix}" for p in SAMPLE_PARTNERS]
+        self.settings = broker.settings.model_copy(update={
+            "app_id": f"vigie-chaos-{suffix}", "state_dir": workdir, "partners": self.partners,
+        })
+        self.workers: list[ChaosWorker] = []
+        self.started = 0
+        self.report = ChaosReport(guarantee=config.guarantee, workdir=str(workdir))
+
+    @property
+    def bootstrap(self) -> str:
+        return self.broker.bootstrap
+
+    def _new_worker(self) -> ChaosWorker:
+        self.started += 1
+        worker = ChaosWorker(
+            settings=self.settings, partners=self.partners,
+            log_path=self.workdir / f"worker-{self.started}.log", cwd=self.workdir,
+            extra_env={"VIGIE_PROCESSING_GUARANTEE": self.config.guarantee,
+                       # No escalation during the run: only routing outcomes are counted.
+                       "VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": "86400"},
+        )
+        worker.start(wait=False)
+        self.workers.append(worker)
+        return worker
+
+    def _ready(self, worker: ChaosWorker, what: str) -> None:
+        try:
+            worker.wait_ready(self.config.ready_timeout)
+        except (TimeoutError, RuntimeError) as exc:
+            self.report.problems.append(f"{what}: worker not ready "
+                                        f"({type(exc).__name__}, log {worker.log_path})")
+
+    def _alive(self) -> list[ChaosWorker]:
+        return [w for w in self.workers if w.process and w.process.poll() is None]
+
+    def step(self, name: str) -> None:
+        alive = self._alive()
+        if name == "kill":
+            if not alive:
+                self.report.problems.append("no worker left to kill")
+                return
+            victim = self.rng.choice(alive)
+            victim.kill()
+            self.report.kills += 1
+            self.workers.remove(victim)
+            self.say(f"  SIGKILL worker {victim.log_path.name} ({len(alive)} running)")
+            self._ready(self._new_worker(), "restart after kill")
+            self.report.worker_restarts += 1
+        elif name == "start-second":
+            self.say("  second worker joins")
+            self._ready(self._new_worker(), "second worker")
+            self.report.rebalances += 1
+        elif name == "stop-second":
+            if len(alive) > 1:
+                leaving = alive[-1]
+                leaving.stop()
+                self.workers.remove(leaving)
+                self.report.rebalances += 1
+                self.say("  second worker leaves (SIGTERM)")
+        elif name == "broker-restart":
+            how = "SIGKILL" if self.config.broker_crash else "stop"
+            self.say(f"  broker {how} and restart")
+            if self.config.broker_crash:
+                self.broker.kill()
+            else:
+                self.broker.stop()
+            time.sleep(2.0)
+            self.broker.start()
+            self.report.broker_restarts += 1
+
+    def run(self) -> ChaosReport:
+        started = time.monotonic()
+        config = self.config
+        sites = remapped_sites(self.partners)
+        inputs = build_inputs(sites, self.partners, config)
+        self.report.inputs = len(inputs)
+        self.report.poison = sum(i.kind != "feed" for i in inputs)
+        self.report.feed = len(inputs) - self.report.poison
+        self.say(f"chaos: {len(inputs)} inputs, guarantee {config.guarantee}, "
+                 f"workdir {self.workdir}")
+        first = self._new_worker()  # creates the topics
+        self._ready(first, "first worker")
+        asyncio.run(publish_reference(self.bootstrap, sites=sites))
+        time.sleep(2.0)  # the loader of the running worker takes the sites in
+        publisher = Publisher(self.bootstrap, inputs, config.rate)
+        publisher.start()
+        steps = plan_steps(config.kills)
+        duration = len(inputs) / config.rate
+        try:
+            for index, name in enumerate(steps):
+                due = started + duration * (index + 1) / (len(steps) + 1)
+                due += self.rng.uniform(-0.3, 0.3) * duration / (len(steps) + 1)
+                time.sleep(max(0.0, due - time.monotonic()))
+                self.step(name)
+            publisher.join()
+            self.report.publish_failures = len(publisher.errors)
+            self.report.problems += publisher.errors[:10]
+            exited = [w for w in self.workers if w.process and w.process.poll() is not None]
+            if exited:
+                self.report.problems.append(f"{len(exited)} worker(s) exited on their own")
+            self.say("  feed published; reading every output (read_committed)")
+            outputs = asyncio.run(collect(self.bootstrap, self.partners, inputs,
+                                          publisher.coordinates, config))
+        finally:
+            for worker in self.workers:
+                worker.stop()
+        check(self.report, inputs, publisher.coordinates, outputs)
+        self.report.seconds = time.monotonic() - started
+        return self.report
+
+
+# -- reading and checking ---------------------------------------------------------------------
+@dataclass
+class Outputs:
+    acks: list[Acknowledgement] = field(default_factory=list)
+    copies: list[RoutedEvent] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+
+async def collect(bootstrap: str, partners: list[str], inputs: list[Input],
+                  coordinates: list[Coordinates | None], config: ChaosConfig) -> Outputs:
+    """Every ack, routed copy and dead letter about this run's partners, read_committed,
+    until what is expected is there (or the timeout), then ``settle`` seconds more."""
+    units = sorted(ReferenceStore.with_defaults().snapshot().units)
+    names = [topics.partner_acks(p) for p in partners] + [topics.DEADLETTER]
+    names += [t for u in units for t in (topics.unit_incidents(u), topics.unit_alerts(u))]
+    ours = set(partners)
+    expected_acks = sum(c is not None for c in coordinates)
+    expected_letters = sum(i.dead_letter_expected for i, c in zip(inputs, coordinates,
+                                                                  strict=True) if c)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                isolation_level="read_committed", max_partition_fetch_bytes=1 << 20)
+    out = Outputs()
+    routed_units: dict[Coordinates, int] = {}
+    terminal: set[Coordinates] = set()
+    await consumer.start()
+    try:
+        tps = await partitions_of(bootstrap, names)
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        deadline = time.monotonic() + config.settle_timeout
+        done_at: float | None = None
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+            for records in batch.values():
+                for record in records:
+                    if record.topic == topics.DEADLETTER:
+                        letter = decode(record.value, DeadLetter, max_bytes=MAX_READ)
+                        if topics.owner_of(letter.source.topic) in ours:
+                            out.dead_letters.append(letter)
+                    elif record.topic.startswith("partner."):
+                        ack = decode(record.value, Acknowledgement, max_bytes=MAX_READ)
+                        out.acks.append(ack)
+                        if ack.status in ROUTING and ack.source is not None:
+                            src = (ack.source.topic, ack.source.partition, ack.source.offset)
+                            terminal.add(src)
+                            if ack.status is AckStatus.ROUTED:
+                                routed_units[src] = len(ack.units)
+                    else:
+                        copy = decode(record.value, RoutedEvent, max_bytes=MAX_READ)
+                        if copy.event.partner_id in ours:
+                            out.copies.append(copy)
+            complete = (len(terminal) >= expected_acks
+                        and len(out.copies) >= sum(routed_units.values())
+                        and len(out.dead_letters) >= expected_letters)
+            if complete and done_at is None:
+                done_at = time.monotonic()
+            if done_at is not None and time.monotonic() - done_at >= config.settle:
+                break
+    finally:
+        await consumer.stop()
+    return out
+
+
+def _expected_status(expect: str) -> AckStatus:
+    if expect.startswith("reject:"):
+        return AckStatus.REJECTED
+    return {"route": AckStatus.ROUTED, "duplicate": AckStatus.DUPLICATE,
+            "expired": AckStatus.EXPIRED}[expect]
+
+
+def check(report: ChaosReport, inputs: list[Input], coordinates: list[Coordinates | None],
+          outputs: Outputs) -> None:
+    """Fill the report's figures and problems from the raw outputs (nothing deduplicated)."""
+    by_source: dict[Coordinates, Input] = {c: i for i, c in zip(inputs, coordinates,
+                                                                strict=True) if c}
+    acks_by_source: dict[Coordinates, list[Acknowledgement]] = defaultdict(list)
+    for ack in outputs.acks:
+        if ack.status not in ROUTING:
+            continue
+        report.terminal_acks += 1
+        src = (ack.source.topic, ack.source.partition, ack.source.offset) if ack.source else None
+        if src is None or src not in by_source:
+            report.unexpected_acks += 1
+            continue
+        acks_by_source[src].append(ack)
+
+    decisions: set[tuple[str, str]] = set()
+    for src, item in by_source.items():
+        got = acks_by_source.get(src, [])
+        if not got:
+            report.unaccounted += 1
+            continue
+        if len(got) > 1:
+            report.duplicated_acks += len(got) - 1
+            report.duplicated_ack_ids += len(got) - len({a.ack_id for a in got})
+        first = got[0]
+        status_ok = first.status is _expected_status(item.expect)
+        reason_ok = (not item.expect.startswith("reject:")
+                     or (first.reason_code == item.expect[7:] and bool(first.reason_message)))
+        if not (status_ok and reason_ok):
+            report.wrong_outcome += 1
+            if report.wrong_outcome <= 5:
+                report.problems.append(f"{item.kind} {item.expect} at {src}: got "
+                                       f"{first.status.value} {first.reason_code}")
+        elif item.kind != "feed":
+            report.poison_rejected[item.kind] += 1
+        if first.status is AckStatus.ROUTED and first.event_id:
+            decisions.update((first.event_id, unit) for unit in first.units)
+
+    report.routing_decisions = len(decisions)
+    report.copies = len(outputs.copies)
+    pairs = Counter((c.event.event_id, c.unit_id) for c in outputs.copies)
+    report.lost_copies = sum(1 for d in decisions if pairs[d] == 0)
+    report.duplicated_copies = sum(n - 1 for d, n in pairs.items() if n > 1 and d in decisions)
+    report.stray_copies = sum(n for d, n in pairs.items() if d not in decisions)
+
+    letters: dict[Coordinates, list[DeadLetter]] = defaultdict(list)
+    for letter in outputs.dead_letters:
+        letters[(letter.source.topic, letter.source.partition, letter.source.offset)].append(
+            letter)
+    report.dead_lettered = len(outputs.dead_letters)
+    for src, item in by_source.items():
+        if not item.dead_letter_expected:
+            if src in letters:
+                report.problems.append(f"unexpected dead letter for {item.expect} at {src}")
+            continue
+        report.dead_letters_expected += 1
+        found = letters.get(src, [])
+        if not found:
+            report.lost_dead_letters += 1
+            continue
+        report.duplicated_dead_letters += len(found) - 1
+        if any(d.payload != item.value or d.reason_code != item.expect[7:] or not d.reason
+               for d in found):
+            report.bad_dead_letters += 1
+
+    poisons = Counter(i.kind for i in by_source.values() if i.kind != "feed")
+    for name, value in [
+        ("inputs without a terminal acknowledgement (unaccounted)", report.unaccounted),
+        ("duplicated terminal acknowledgements", report.duplicated_acks),
+        ("inputs with the wrong outcome", report.wrong_outcome),
+        ("acknowledgements pointing at no input", report.unexpected_acks),
+        ("routing decisions without their copy (lost)", report.lost_copies),
+        ("duplicated routed copies", report.duplicated_copies),
+        ("copies of events that were not routed", report.stray_copies),
+        ("dead letters missing", report.lost_dead_letters),
+        ("duplicated dead letters", report.duplicated_dead_letters),
+        ("dead letters without the original bytes or reason", report.bad_dead_letters),
+    ]:
+        if value:
+            report.problems.append(f"{name}: {value}")
+    for kind in POISON_KINDS:
+        if report.poison_rejected[kind] != poisons[kind]:
+            report.problems.append(f"poison {kind}: {report.poison_rejected[kind]} of "
+                                   f"{poisons[kind]} rejected with their reason")
+    if report.kills < 1 or report.broker_restarts < 1:
+        report.problems.append("the chaos plan did not run in full")
+
+
+def run_chaos(broker: LocalBroker, config: ChaosConfig, workdir: Path,
+              say: Callable[[str], None] = print) -> ChaosReport:
+    """One chaos run on ``broker`` (it is crashed and restarted once); ``workdir`` keeps the
+    worker logs and faust's data folder."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    return Chaos(broker, config, workdir, say).run()
+
+
+def env_guarantee(default: str = "exactly_once") -> str:
+    return os.environ.get("VIGIE_PROCESSING_GUARANTEE", default)
