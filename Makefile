@@ -42,6 +42,9 @@ lint: $(STAMP) ## ruff and mypy
 bench: $(STAMP) ## Benchmarks against the local broker (writes bench/results/latest.json)
 	$(BIN)/python -m bench
 
+chaos: $(STAMP) ## Chaos run: 10,000 events, 6 worker SIGKILLs, a broker crash, poison (~10 min)
+	$(BIN)/python -m tests.chaos --events 10000 --kills 6 $(CHAOS_ARGS)
+
 broker-start: $(STAMP) ## Start the local Kafka broker in the background
 	$(BIN)/vigie broker start
 
