@@ -38,9 +38,11 @@ class Settings(BaseSettings):
 
     # Workers
     app_id: str = "vigie"
-    #: "exactly_once" (Kafka transactions: routed copies, acks, table changes and the input
-    #: offsets commit together) or "at_least_once" (see README, "Delivery guarantee").
-    processing_guarantee: str = "exactly_once"
+    #: "at_least_once" (default: outputs and table entries are flushed before the input's
+    #: offset is committed; a replay re-sends the same ids) or "exactly_once" (faust's Kafka
+    #: transactions: the chaos suite shows they do not cover the force and ack topics, see
+    #: docs/reliability.md). README, "Delivery guarantee".
+    processing_guarantee: str = "at_least_once"
     worker_web_port: int = 6066
     metrics_port: int = 9464
     future_tolerance_seconds: float = 300.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -38,16 +39,23 @@ from vigie.settings import Settings
 from vigie.workers.app import create_app
 from vigie.workers.http import build_http_app, serve
 from vigie.workers.lag import WorkerObserver
+from vigie.workers.provision import EVENTS_TABLE
 from vigie.workers.reference_loader import ReferenceLoader
 
 log = logging.getLogger("vigie.worker")
 
 
 
-def raw_topic(app: faust.App, *names: str) -> faust.TopicT:
+#: Records an incident agent may hold waiting. faust hands fetched records to agents one at
+#: a time, and a full buffer blocks that hand-off for every topic: a small incident buffer
+#: bounds how long an alert fetched behind a backlog of incidents can wait (the urgent lane).
+INCIDENT_BUFFER = 64
+
+
+def raw_topic(app: faust.App, *names: str, maxsize: int | None = None) -> faust.TopicT:
     """A topic of raw bytes: Vigie decodes and encodes itself (``vigie.contracts``)."""
     return app.topic(*names, key_type=bytes, value_type=bytes, key_serializer="raw",
-                     value_serializer="raw")
+                     value_serializer="raw", maxsize=maxsize)
 
 
 class Pipeline:
@@ -69,7 +77,7 @@ class Pipeline:
         self._requests_started: asyncio.Future[None] | None = None
         self._topics: dict[str, faust.TopicT] = {}
         self.events = self.app.Table(
-            "events",
+            EVENTS_TABLE,
             default=None,
             partitions=settings.partitions,
             key_type=str,
@@ -79,7 +87,11 @@ class Pipeline:
             # come back as plain dicts without it (the app's value serializer is json).
         )
         alerts = raw_topic(self.app, *[topics.partner_alerts(p) for p in settings.partners])
-        incidents = raw_topic(self.app, *[topics.partner_incidents(p) for p in settings.partners])
+        incidents = raw_topic(
+            self.app,
+            *[topics.partner_incidents(p) for p in settings.partners],
+            maxsize=INCIDENT_BUFFER,
+        )
         self.app.agent(alerts, name="intake-alerts")(self._intake_agent_for(Lane.ALERT))
         self.app.agent(incidents, name="intake-incidents")(
             self._intake_agent_for(Lane.INCIDENT)
@@ -234,6 +246,21 @@ class Pipeline:
                        message.key, message.value)
 
     async def publish(self, result: StageResult, partition: int | None = None) -> None:
+        """Write the table entries and send the records of one input, or stop the process.
+
+        A failure here is the infrastructure's (Kafka, the table), not the message's. faust
+        would count the input as done and go on, losing it; exiting at once instead leaves
+        the input uncommitted (its transaction aborted), so the restarted worker (see
+        ``vigie.workers.supervisor``) processes it again.
+        """
+        try:
+            await self._publish(result, partition)
+        except Exception:
+            log.critical("cannot publish the outcome of an input: stopping the worker",
+                         exc_info=True)
+            os._exit(70)
+
+    async def _publish(self, result: StageResult, partition: int | None) -> None:
         for record in (result.related, result.record):
             if record is None:
                 continue
