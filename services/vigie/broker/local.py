@@ -135,7 +135,8 @@ class LocalBroker:
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         result = subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cid,
+            # One argument: an id may start with "-", which the tool would read as an option.
+            self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cid}",
                        "-c", str(self.properties_file), *self._format_args()),
             capture_output=True, text=True, check=False,
         )
