@@ -48,7 +48,10 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
         TopicSpec(topics.ALERT_TIMERS, n, {"retention.ms": str(DAY_MS)}),
         # Created here rather than by faust: an agent's first table write checks the
         # changelog's partition count, and a topic faust is still creating shows none.
-        TopicSpec(f"{settings.app_id}-{EVENTS_TABLE}-changelog", n, compacted),
+        # It holds the encoded event of routed events (for transfers): compacted for the
+        # latest state of each event, and deleted after 30 days like the acknowledgements.
+        TopicSpec(f"{settings.app_id}-{EVENTS_TABLE}-changelog", n,
+                  {"cleanup.policy": "compact,delete", "retention.ms": str(30 * DAY_MS)}),
     ]
     for partner in settings.partners:
         specs += [
