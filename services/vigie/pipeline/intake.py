@@ -80,8 +80,19 @@ class IntakeProcessor:
 
         previous = lookup(event.event_id)
         if previous is not None:
-            return self._repeat(msg, partner_id, event, previous, now)
+            return self._repeat(msg, partner_id, event, previous, root, lookup, now)
+        return self._decide(msg, partner_id, event, root, lookup, now)
 
+    def _decide(
+        self,
+        msg: Inbound,
+        partner_id: str,
+        event: PartnerEvent,
+        root: str,
+        lookup: Lookup,
+        now: datetime,
+    ) -> StageResult:
+        """What a message seen for the first time becomes: rejected, expired or routed."""
         issues = validate_event(
             event,
             topic_partner_id=partner_id,
@@ -225,6 +236,8 @@ class IntakeProcessor:
         partner_id: str,
         event: PartnerEvent,
         previous: EventRecord,
+        root: str,
+        lookup: Lookup,
         now: datetime,
     ) -> StageResult:
         if previous.partner_id != partner_id:
@@ -232,15 +245,13 @@ class IntakeProcessor:
             return self._reject(msg, partner_id, event.event_id, ReasonCode.EVENT_ID_CONFLICT, now)
         if previous.source == msg.coordinates_text:
             # The very same record, consumed again after a crash before its offset was
-            # committed: send the same outputs again (same ids) instead of a DUPLICATE.
-            replay = (
-                self._route_new(msg, partner_id, event, root_event_id(event), now)
-                if event.message_type is MessageType.NEW
-                else None
-            )
-            if replay is not None and previous.status is AckStatus.ROUTED:
-                return StageResult(Outcome.REPLAYED, partner_id, replay.outbound, None,
-                                   lane=replay.lane, units=replay.units)
+            # committed: decide again as the first time (same outputs, same ids) instead of
+            # a DUPLICATE, and leave the table entry as it stands now.
+            def lookup_before(key: str) -> EventRecord | None:
+                return None if key == event.event_id else lookup(key)
+
+            first = self._decide(msg, partner_id, event, root, lookup_before, now)
+            return replace(first, outcome=Outcome.REPLAYED, record=None, related=None)
         ack = outputs.ack(msg, partner_id, event.event_id, AckStatus.DUPLICATE, now,
                         units=list(previous.units),
                         reason_text=f"déjà traité : {previous.status.value}")

@@ -162,3 +162,21 @@ def test_transfer_to_the_other_force(stages) -> None:  # type: ignore[no-untyped
                                                  AckStatus.TRANSFERRED]
     assert [r.decision.force.value for _, r in routed(result)] == ["PN"]  # type: ignore[union-attr]
     assert check_sequence(list(table[event.event_id].lifecycle)) == []
+
+
+def test_replays_repeat_the_first_answer_whatever_it_was(stages) -> None:  # type: ignore[no-untyped-def]
+    """After a crash before the commit, an input is read again: its answer must be the same
+    record (same ack id, same status), not a DUPLICATE of itself."""
+    intake, _, _ = stages
+    table = Table()
+    event = incident("opac-oise", "60175", sent_at=NOW - timedelta(minutes=2))
+    table.apply(intake.handle(inbound(record_for(event)), table.get))
+    update = follow_up(event, MessageType.UPDATE, NOW - timedelta(minutes=1), random.Random(3))
+    late = incident("opac-oise", "60175", sent_at=NOW + timedelta(days=1))  # refused
+    for record, offset in ((record_for(update), 1), (record_for(late), 2)):
+        first = table.apply(intake.handle(inbound(record, offset), table.get))
+        again = intake.handle(inbound(record, offset), table.get)
+        assert again.outcome is Outcome.REPLAYED and again.record is None
+        assert [(a.ack_id, a.status) for a in acks(again)] == [
+            (a.ack_id, a.status) for a in acks(first)]
+        assert [r.unit_id for _, r in routed(again)] == [r.unit_id for _, r in routed(first)]
