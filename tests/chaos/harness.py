@@ -601,5 +601,5 @@ def run_chaos(broker: LocalBroker, config: ChaosConfig, workdir: Path,
     return Chaos(broker, config, workdir, say).run()
 
 
-def env_guarantee(default: str = "exactly_once") -> str:
+def env_guarantee(default: str = "at_least_once") -> str:
     return os.environ.get("VIGIE_PROCESSING_GUARANTEE", default)
