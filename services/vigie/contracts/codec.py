@@ -14,6 +14,12 @@ fixed-form ``detail`` that never quotes the payload (payloads may hold personal 
 
 Hot path: schemas are parsed once, the fingerprint -> (writer, reader) table is built once
 per message type, and fastavro is given a reader schema only when it differs from the writer.
+On encode, the branch of every optional named type (``["null", record|enum]``) is named with
+fastavro's tuple notation (``(full name, value)``), planned once per schema: fastavro then
+skips validating the value against each branch to pick one. Same branch, same bytes.
+``MessageCodec.fields_writer`` encodes a subset of a record's fields: Avro's binary form of a
+record is the concatenation of its fields' encodings, so callers can assemble a message from
+parts they encoded once (``vigie.pipeline.outputs`` does so for routed events).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Iterable
 from io import BytesIO
 from typing import Any, Generic, Protocol, TypeVar
 
-from fastavro import schemaless_reader, schemaless_writer
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from pydantic import BaseModel, ValidationError
 
 from vigie.contracts.mapping import to_avro
@@ -152,6 +158,50 @@ def _violation_detail(exc: ValidationError) -> str:
     return "model violated at " + ", ".join(parts) + suffix
 
 
+#: Per record schema: (field name, branch full name or None, plan of the nested record or None)
+#: for each field holding an optional named type, directly or deeper down.
+_Naming = tuple[tuple[str, str | None, "_Naming | None"], ...]
+_NAMED = ("record", "enum", "fixed")
+
+
+def _naming_plan(schema: Any, named: dict[str, Any]) -> _Naming | None:
+    """Where ``schema`` (a parsed record) holds ``["null", named type]`` unions, once."""
+    if isinstance(schema, str):
+        schema = named.get(schema, schema)
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        return None
+    named[schema["name"]] = schema
+    steps: list[tuple[str, str | None, _Naming | None]] = []
+    for field in schema["fields"]:
+        kind = field["type"]
+        branch: str | None = None
+        if isinstance(kind, list):
+            others = [t for t in kind if t != "null"]
+            if len(kind) != 2 or len(others) != 1:
+                continue
+            kind = named.get(others[0], others[0]) if isinstance(others[0], str) else others[0]
+            if not isinstance(kind, dict) or kind.get("type") not in _NAMED:
+                continue
+            branch = kind["name"]
+            named[branch] = kind
+        sub = _naming_plan(kind, named)
+        if branch is not None or sub is not None:
+            steps.append((field["name"], branch, sub))
+    return tuple(steps) or None
+
+
+def _name_branches(record: dict[str, Any], plan: _Naming) -> None:
+    """Tuple-name the branch of optional named values, in place (``record`` is a fresh dump)."""
+    for name, branch, sub in plan:
+        value = record.get(name)
+        if value is None or isinstance(value, tuple):
+            continue
+        if sub is not None and isinstance(value, dict):
+            _name_branches(value, sub)
+        if branch is not None:
+            record[name] = (branch, value)
+
+
 class MessageCodec(Generic[M]):
     """Encoder/decoder of one message type; build once, reuse for every message."""
 
@@ -160,6 +210,7 @@ class MessageCodec(Generic[M]):
         "_framing",
         "_headers",
         "_latest",
+        "_naming",
         "_schemas",
         "max_bytes",
         "message",
@@ -188,6 +239,7 @@ class MessageCodec(Generic[M]):
         }
         self._headers = {v.version: framing.frame(framing.key_of(v), b"") for v in versions}
         self._schemas = {v.version: v.parsed for v in versions}
+        self._naming = {v.version: _naming_plan(v.parsed, {}) for v in versions}
 
     @property
     def latest(self) -> SchemaVersion:
@@ -198,10 +250,57 @@ class MessageCodec(Generic[M]):
         """Frame + body written with the latest schema (or an older ``version``, for tests and
         partners still on it; fields unknown to that version are dropped)."""
         number = self._latest.version if version is None else version
+        record = to_avro(model)
+        plan = self._naming[number]
+        if plan is not None:
+            _name_branches(record, plan)
         buf = BytesIO()
         buf.write(self._headers[number])
-        schemaless_writer(buf, self._schemas[number], to_avro(model))
+        schemaless_writer(buf, self._schemas[number], record)
         return buf.getvalue()
+
+    def encode_record(self, record: dict[str, Any]) -> bytes:
+        """Frame + body of an Avro record (dict) already in ``to_avro`` form, latest schema.
+
+        For callers that build the record without a model (same bytes as ``encode`` of the
+        model holding these values); ``record`` is modified (branches named)."""
+        plan = self._naming[self._latest.version]
+        if plan is not None:
+            _name_branches(record, plan)
+        buf = BytesIO()
+        buf.write(self._headers[self._latest.version])
+        schemaless_writer(buf, self._latest.parsed, record)
+        return buf.getvalue()
+
+    def header(self) -> bytes:
+        """The frame header of the latest schema (what precedes the Avro body)."""
+        return self._headers[self._latest.version]
+
+    def fields_writer(self, names: tuple[str, ...]) -> FieldsWriter:
+        """Writer of the Avro encoding of some fields of the latest schema (see module doc).
+
+        Raises ``ValueError`` if a name is not a field or the fields' types cannot stand on
+        their own (a named type defined in another field): callers then use ``encode``."""
+        raw = self._latest.raw
+        by_name = {f["name"]: f for f in raw["fields"]}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise ValueError(f"not fields of {self.message}: {missing}")
+        synthetic = {
+            "type": "record",
+            "name": "VigieFieldsOf" + str(raw["name"]),
+            "namespace": raw.get("namespace"),
+            "fields": [by_name[n] for n in names],
+        }
+        try:
+            parsed: dict[str, Any] = parse_schema(synthetic, named_schemas={})  # type: ignore[assignment]
+        except Exception as exc:  # fastavro's SchemaParseException and friends
+            raise ValueError(f"fields {names} of {self.message} cannot be written apart") from exc
+        return FieldsWriter(parsed, _naming_plan(parsed, {}))
+
+    def field_names(self) -> tuple[str, ...]:
+        """Field names of the latest schema, in order."""
+        return tuple(f["name"] for f in self._latest.parsed["fields"])
 
     def decode_record(self, data: bytes, max_bytes: int | None = None) -> dict[str, Any]:
         """Checked framing + Avro body resolved to the reader schema, before the model check."""
@@ -255,6 +354,24 @@ class MessageCodec(Generic[M]):
         except DecodeError:
             return False
         return key in self._by_key
+
+
+class FieldsWriter:
+    """Avro encoding of a few fields of one record schema (no header): ``write(record)``."""
+
+    __slots__ = ("_plan", "_schema")
+
+    def __init__(self, schema: dict[str, Any], plan: _Naming | None) -> None:
+        self._schema = schema
+        self._plan = plan
+
+    def write(self, record: dict[str, Any]) -> bytes:
+        """``record`` maps the fields to values in ``to_avro`` form; it is modified."""
+        if self._plan is not None:
+            _name_branches(record, self._plan)
+        buf = BytesIO()
+        schemaless_writer(buf, self._schema, record)
+        return buf.getvalue()
 
 
 _CODECS: dict[type[BaseModel], MessageCodec[Any]] = {}

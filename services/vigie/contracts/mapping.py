@@ -58,6 +58,11 @@ def _fix_naive(record: dict[str, Any], plan: _Plan) -> None:
             _fix_naive(child, sub)
 
 
+def naive_as_utc(value: datetime) -> datetime:
+    """The datetime fastavro must be given: naive ones taken as UTC (as ``to_avro`` does)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 def to_avro(model: BaseModel) -> dict[str, Any]:
     """Avro record (dict) for ``model``; enums stay StrEnum members (fastavro accepts them)."""
     record = model.model_dump()

@@ -2,16 +2,33 @@
 
 Ids are deterministic (uuid5 of where the input sat in Kafka and what was said), so a record
 re-sent after a worker crash carries the same id and a consumer can drop the copy.
+
+Hot path (same bytes as building each model and ``encode``-ing it, proven by
+``tests/unit/pipeline/test_outputs_fast_path.py``): acknowledgements are written from a plain
+dict, without an ``Acknowledgement`` model; a routed copy is assembled from the Avro
+encodings of its fields (a record's binary form is their concatenation): ``unit_id`` +
+``routed_at`` per unit, the event once per input, the enrichment and decision once per object
+(the policy memoises them per snapshot, so they are cached by identity). Should the routed
+event schema ever stop lending itself to that, ``routed_copies`` falls back to ``encode``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import datetime
+from typing import Any
 
 from vigie.contracts import topics
-from vigie.contracts.codec import encode, recover_event_id
+from vigie.contracts.codec import (
+    FieldsWriter,
+    MessageCodec,
+    codec_for,
+    encode,
+    recover_event_id,
+)
 from vigie.contracts.enums import AckStatus, Lane
+from vigie.contracts.mapping import naive_as_utc, to_avro
 from vigie.contracts.models import (
     Acknowledgement,
     DeadLetter,
@@ -27,8 +44,19 @@ from vigie.pipeline.messages import Inbound, Outbound
 ACK_NAMESPACE = uuid.UUID("6f1c7c2e-6b1e-4f7e-9a53-3d2a6f0f7a10")
 
 
+_NAMESPACE_SHA1 = hashlib.sha1(ACK_NAMESPACE.bytes)
+
+
 def deterministic_id(*parts: str) -> str:
-    return str(uuid.uuid5(ACK_NAMESPACE, "|".join(parts)))
+    """``str(uuid.uuid5(ACK_NAMESPACE, "|".join(parts)))``, without building UUID objects:
+    SHA-1 of namespace + name (the namespace's part hashed once), version 5, RFC 4122 variant."""
+    sha = _NAMESPACE_SHA1.copy()
+    sha.update("|".join(parts).encode("utf-8"))
+    raw = bytearray(sha.digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x50
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def unit_topic(unit_id: str, lane: Lane) -> str:
@@ -46,8 +74,40 @@ def ack(
     reason: ReasonCode | None = None,
     reason_text: str | None = None,
 ) -> Outbound:
-    """An acknowledgement on the partner's own topic (never another partner's)."""
-    message = Acknowledgement(
+    """An acknowledgement on the partner's own topic (never another partner's).
+
+    Written from the dict ``to_avro(Acknowledgement(...))`` would give (see module doc)."""
+    coordinates = msg.coordinates_text
+    record: dict[str, Any] = {
+        "ack_id": deterministic_id(coordinates, status.value),
+        "partner_id": partner_id,
+        "event_id": event_id,
+        "status": status,
+        "issued_at": naive_as_utc(now),
+        "units": list(units),
+        "reason_code": reason.value if reason else None,
+        "reason_message": reason.message_fr if reason else reason_text,
+        # Without an event id, the Kafka coordinates are the only way to say which one.
+        "source": {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset},
+    }
+    key = (event_id or coordinates).encode()
+    return Outbound(topics.partner_acks(partner_id), key,
+                    codec_for(Acknowledgement).encode_record(record))
+
+
+def ack_model(
+    msg: Inbound,
+    partner_id: str,
+    event_id: str | None,
+    status: AckStatus,
+    now: datetime,
+    *,
+    units: list[str] | tuple[str, ...] = (),
+    reason: ReasonCode | None = None,
+    reason_text: str | None = None,
+) -> Acknowledgement:
+    """The ``Acknowledgement`` model that ``ack`` encodes (reference of its bytes, for tests)."""
+    return Acknowledgement(
         ack_id=deterministic_id(msg.coordinates_text, status.value),
         partner_id=partner_id,
         event_id=event_id,
@@ -56,11 +116,69 @@ def ack(
         units=list(units),
         reason_code=reason.value if reason else None,
         reason_message=reason.message_fr if reason else reason_text,
-        # Without an event id, the Kafka coordinates are the only way to say which one.
         source=msg.coordinates,
     )
-    key = (event_id or msg.coordinates_text).encode()
-    return Outbound(topics.partner_acks(partner_id), key, encode(message))
+
+
+_ROUTED_FIELDS = ("unit_id", "routed_at", "event", "enrichment", "decision")
+#: Bound of each identity cache; cleared when reached (follow-ups make a decision each).
+_CACHE_MAX = 4096
+
+
+class _RoutedWriter:
+    """Routed event bytes from parts: header + (unit_id, routed_at) + event + enrichment +
+    decision, the last two cached per object (strong references: ids stay unique)."""
+
+    def __init__(self, codec: MessageCodec[RoutedEvent]) -> None:
+        if codec.field_names() != _ROUTED_FIELDS:
+            raise ValueError("routed_event fields changed: no assembly from parts")
+        self.codec = codec
+        self.header = codec.header()
+        self.prefix: FieldsWriter = codec.fields_writer(("unit_id", "routed_at"))
+        self.event: FieldsWriter = codec.fields_writer(("event",))
+        self.enrichment: FieldsWriter = codec.fields_writer(("enrichment",))
+        self.decision: FieldsWriter = codec.fields_writer(("decision",))
+        self._enrichments: dict[int, tuple[Enrichment, bytes]] = {}
+        self._decisions: dict[int, tuple[RoutingDecision, bytes]] = {}
+
+    def enrichment_bytes(self, enrichment: Enrichment) -> bytes:
+        hit = self._enrichments.get(id(enrichment))
+        if hit is not None and hit[0] is enrichment:
+            return hit[1]
+        data = self.enrichment.write({"enrichment": to_avro(enrichment)})
+        if len(self._enrichments) >= _CACHE_MAX:
+            self._enrichments.clear()
+        self._enrichments[id(enrichment)] = (enrichment, data)
+        return data
+
+    def decision_bytes(self, decision: RoutingDecision) -> bytes:
+        hit = self._decisions.get(id(decision))
+        if hit is not None and hit[0] is decision:
+            return hit[1]
+        data = self.decision.write({"decision": to_avro(decision)})
+        if len(self._decisions) >= _CACHE_MAX:
+            self._decisions.clear()
+        self._decisions[id(decision)] = (decision, data)
+        return data
+
+
+_routed_writer: _RoutedWriter | None = None
+_routed_unfit: MessageCodec[RoutedEvent] | None = None
+
+
+def _writer_for(codec: MessageCodec[RoutedEvent]) -> _RoutedWriter | None:
+    """The assembler of the current routed event codec (rebuilt after ``reset_codecs``)."""
+    global _routed_writer, _routed_unfit
+    if _routed_writer is not None and _routed_writer.codec is codec:
+        return _routed_writer
+    if _routed_unfit is codec:
+        return None
+    try:
+        _routed_writer = _RoutedWriter(codec)
+    except ValueError:
+        _routed_unfit = codec
+        return None
+    return _routed_writer
 
 
 def routed_copies(
@@ -71,6 +189,35 @@ def routed_copies(
     now: datetime,
 ) -> list[Outbound]:
     """One routed copy per destination unit, on that unit's topic of the decision's lane."""
+    writer = _writer_for(codec_for(RoutedEvent))
+    if writer is None:
+        return routed_copies_generic(event, root, decision, enrichment, now)
+    key = root.encode()
+    tail = (
+        writer.event.write({"event": to_avro(event)})
+        + writer.enrichment_bytes(enrichment)
+        + writer.decision_bytes(decision)
+    )
+    routed_at = naive_as_utc(now)
+    return [
+        Outbound(
+            unit_topic(unit_id, decision.lane),
+            key,
+            writer.header + writer.prefix.write({"unit_id": unit_id, "routed_at": routed_at})
+            + tail,
+        )
+        for unit_id in decision.units
+    ]
+
+
+def routed_copies_generic(
+    event: PartnerEvent,
+    root: str,
+    decision: RoutingDecision,
+    enrichment: Enrichment,
+    now: datetime,
+) -> list[Outbound]:
+    """``routed_copies`` by building each ``RoutedEvent`` and encoding it (the reference)."""
     return [
         Outbound(
             unit_topic(unit_id, decision.lane),
