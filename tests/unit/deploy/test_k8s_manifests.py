@@ -182,11 +182,8 @@ def test_users_follow_acl_plan(docs: dict[str, list[Any]]) -> None:
     for name, user in users.items():
         expected = {r for r in plan if r.principal == name}
         if name == "vigie-worker":
-            # KafkaTopic resources replace the CREATE rights; the alert-timer topic is added
-            # (acl_plan() has no rule for it although the worker reads and writes it).
+            # KafkaTopic resources replace the CREATE rights.
             expected = {r for r in expected if r.operation is not Operation.CREATE}
-            extra = _strimzi_rules(user) - expected
-            assert {r.resource_name for r in extra} == {"vigie.alert-timers.v1"}
-            assert expected <= _strimzi_rules(user)
+            assert _strimzi_rules(user) == expected
         else:
             assert _strimzi_rules(user) == expected, name
