@@ -216,7 +216,9 @@ def test_prometheus_sees_what_was_published(  # type: ignore[no-untyped-def]
         prometheus.wait("samples after the feed", lambda: prometheus.value(
             "min(count_over_time(vigie_events_received_total[1m]))") >= 3)
         weekly = prometheus.value("sum(increase(vigie_events_by_commune_total[1w]))")
-        assert abs(weekly - new_routed) <= 0.1 * new_routed, (weekly, new_routed)
+        # increase() extrapolates to the window's edges: over a series a few seconds old it
+        # overshoots by up to ~20 % (the exact counts are asserted on raw sums above).
+        assert abs(weekly - new_routed) <= 0.25 * new_routed, (weekly, new_routed)
         assert prometheus.query(  # the dead-letter alert sees the first dead letters
             "sum by (stage, reason) (increase(vigie_dead_letters_total[10m])) > 0")
 

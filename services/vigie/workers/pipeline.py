@@ -58,6 +58,17 @@ def raw_topic(app: faust.App, *names: str, maxsize: int | None = None) -> faust.
                      value_serializer="raw", maxsize=maxsize)
 
 
+def _stop_unless_delivered(sent: asyncio.Future[Any]) -> None:
+    """A record the broker never took (e.g. its batch expired during a broker outage) must
+    not be followed by the commit of its input, which faust does after a flush that does not
+    look at failures: stop at once, so the input is processed again after the restart."""
+    if sent.cancelled() or sent.exception() is not None:
+        log.critical("a record was not delivered: stopping the worker",
+                     extra={"error": type(sent.exception()).__name__ if not sent.cancelled()
+                            else "cancelled"})
+        os._exit(71)
+
+
 class Pipeline:
     """Wires processors to a faust app; built once per worker process."""
 
@@ -274,7 +285,8 @@ class Pipeline:
                 self.alert_deadlines.pop(record.event_id, None)
                 self._asked.pop(record.event_id, None)
         for out in result.outbound:
-            await self.topic(out.topic).send(key=out.key, value=out.value)
+            sent = await self.topic(out.topic).send(key=out.key, value=out.value)
+            asyncio.ensure_future(sent).add_done_callback(_stop_unless_delivered)
         log.debug("event handled", extra={
             "outcome": result.outcome.value, "partner": result.partner_id,
             "reason": result.reason_code, "units": ",".join(result.units),
