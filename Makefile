@@ -40,6 +40,7 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/mypy
 
 bench: $(STAMP) ## Benchmarks against the local broker (writes bench/results/latest.json)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 chaos: $(STAMP) ## Chaos run: 10,000 events, 6 worker SIGKILLs, a broker crash, poison (~10 min)
