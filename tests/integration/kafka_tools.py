@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from vigie.settings import Settings
 from vigie.simulation.publisher import publish_records as produce  # noqa: F401
+from vigie.workers.http import WorkerNotReady, wait_ready
 from vigie.workers.provision import partitions_of
 
 
@@ -100,18 +100,11 @@ class WorkerProcess:
         return self
 
     def wait_ready(self, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited: {self.log_path.read_text()[-3000:]}")
-            with contextlib.suppress(OSError):
-                url = f"http://127.0.0.1:{self.metrics_port}/readyz"
-                with urllib.request.urlopen(url, timeout=1) as response:
-                    if response.status == 200:
-                        return
-            time.sleep(0.3)
-        raise TimeoutError(f"worker not ready: {self.log_path.read_text()[-3000:]}")
+        assert self.process is not None
+        try:
+            wait_ready(self.process, self.metrics_port, timeout)
+        except WorkerNotReady as exc:
+            raise RuntimeError(f"{exc}: {self.log_path.read_text()[-3000:]}") from exc
 
     def metrics_text(self) -> str:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"

@@ -13,8 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import typer
@@ -22,22 +20,9 @@ from rich.console import Console
 
 from vigie.broker.local import BrokerError, LocalBroker
 from vigie.settings import Settings, get_settings
+from vigie.workers.http import WorkerNotReady, wait_ready
 
 console = Console()
-
-
-def _wait_ready(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the worker stopped; see {log}")
-        with contextlib.suppress(OSError):
-            url = f"http://127.0.0.1:{port}/readyz"
-            with urllib.request.urlopen(url, timeout=1) as response:
-                if response.status == 200:
-                    return
-        time.sleep(0.3)
-    raise RuntimeError(f"the worker was not ready after {timeout:.0f}s; see {log}")
 
 
 def _start_worker(settings: Settings) -> tuple[subprocess.Popen[bytes], Path]:
@@ -103,7 +88,10 @@ def run(
         console.print(f"[green]Kafka[/green] sur {broker.bootstrap} (état : {broker.state_dir})")
         with console.status("Démarrage du worker Vigie…"):
             worker, log = _start_worker(settings)
-            _wait_ready(worker, settings.metrics_port, log, timeout=120)
+            try:
+                wait_ready(worker, settings.metrics_port, timeout=120)
+            except WorkerNotReady as exc:
+                raise RuntimeError(f"{exc}; see {log}") from exc
         metrics_url = f"http://127.0.0.1:{settings.metrics_port}/metrics"
         console.print(f"[green]Worker[/green] prêt ; métriques : {metrics_url} ; journal : {log}")
         if rate > 0:

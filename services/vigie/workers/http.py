@@ -7,6 +7,10 @@ orchestrators (and the tests) route traffic to a worker that can decide correctl
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
+import time
+import urllib.request
 from collections.abc import Callable
 
 from aiohttp import web
@@ -36,3 +40,22 @@ async def serve(app: web.Application, port: int, host: str = "0.0.0.0") -> web.A
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
+
+
+class WorkerNotReady(RuntimeError):
+    """The worker process exited, or did not answer ``/readyz`` in time."""
+
+
+def wait_ready(process: subprocess.Popen[bytes], port: int, timeout: float) -> None:
+    """Poll a worker subprocess's ``/readyz`` until 200 (used by ``vigie run`` and tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise WorkerNotReady(f"the worker exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            url = f"http://127.0.0.1:{port}/readyz"
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        time.sleep(0.3)
+    raise WorkerNotReady(f"the worker was not ready after {timeout:.0f}s")
