@@ -95,31 +95,6 @@ def ack(
                     codec_for(Acknowledgement).encode_record(record))
 
 
-def ack_model(
-    msg: Inbound,
-    partner_id: str,
-    event_id: str | None,
-    status: AckStatus,
-    now: datetime,
-    *,
-    units: list[str] | tuple[str, ...] = (),
-    reason: ReasonCode | None = None,
-    reason_text: str | None = None,
-) -> Acknowledgement:
-    """The ``Acknowledgement`` model that ``ack`` encodes (reference of its bytes, for tests)."""
-    return Acknowledgement(
-        ack_id=deterministic_id(msg.coordinates_text, status.value),
-        partner_id=partner_id,
-        event_id=event_id,
-        status=status,
-        issued_at=now,
-        units=list(units),
-        reason_code=reason.value if reason else None,
-        reason_message=reason.message_fr if reason else reason_text,
-        source=msg.coordinates,
-    )
-
-
 _ROUTED_FIELDS = ("unit_id", "routed_at", "event", "enrichment", "decision")
 #: Bound of each identity cache; cleared when reached (follow-ups make a decision each).
 _CACHE_MAX = 4096

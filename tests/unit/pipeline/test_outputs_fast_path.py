@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from vigie.contracts.codec import DecodeError, codec_for, decode, encode
 from vigie.contracts.enums import AckStatus, DecisionStatus, Force, Lane
 from vigie.contracts.mapping import to_avro
-from vigie.contracts.models import PartnerEvent, RoutedEvent
+from vigie.contracts.models import Acknowledgement, PartnerEvent, RoutedEvent
 from vigie.contracts.reasons import ReasonCode
 from vigie.pipeline import outputs
 from vigie.pipeline.intake import IntakeProcessor
@@ -33,6 +33,31 @@ from vigie.settings import Settings
 from vigie.simulation.feed import scripted_day
 
 END = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def ack_model(
+    msg: Inbound,
+    partner_id: str,
+    event_id: str | None,
+    status: AckStatus,
+    now: datetime,
+    *,
+    units: list[str] | tuple[str, ...] = (),
+    reason: ReasonCode | None = None,
+    reason_text: str | None = None,
+) -> Acknowledgement:
+    """The ``Acknowledgement`` model that ``ack`` encodes (reference of its bytes, for tests)."""
+    return Acknowledgement(
+        ack_id=outputs.deterministic_id(msg.coordinates_text, status.value),
+        partner_id=partner_id,
+        event_id=event_id,
+        status=status,
+        issued_at=now,
+        units=list(units),
+        reason_code=reason.value if reason else None,
+        reason_message=reason.message_fr if reason else reason_text,
+        source=msg.coordinates,
+    )
 
 
 def reference_encode(model: BaseModel) -> bytes:
@@ -50,7 +75,7 @@ def reference_id(*parts: str) -> str:
 
 def reference_ack(msg: Inbound, partner_id: str, event_id: str | None, status: AckStatus,
                   now: datetime, **kw: Any) -> Outbound:
-    message = outputs.ack_model(msg, partner_id, event_id, status, now, **kw)
+    message = ack_model(msg, partner_id, event_id, status, now, **kw)
     assert message.ack_id == reference_id(msg.coordinates_text, status.value)
     key = (event_id or msg.coordinates_text).encode()
     return Outbound(outputs.topics.partner_acks(partner_id), key, reference_encode(message))
