@@ -47,14 +47,14 @@ def publish(
 
 def simulate(
     rate: float = typer.Option(2.0, help="messages per second"),
-    seed: int = typer.Option(2018, help="random seed (same seed, same feed)"),
+    seed: int = typer.Option(None, help="random seed (same seed, same feed; default: new)"),
     count: int = typer.Option(0, help="stop after this many messages (0: never)"),
 ) -> None:
     """Publish a realistic feed from the sample sites (alerts, mistakes, duplicates, updates)."""
     import itertools
 
     from vigie.reference.sites import load_sample_sites
-    from vigie.simulation.feed import live_feed
+    from vigie.simulation.feed import live_feed, new_seed
     from vigie.simulation.publisher import publish_feed, publish_reference
 
     async def main() -> int:
@@ -65,7 +65,7 @@ def simulate(
         sites = load_sample_sites()
         bootstrap = get_settings().bootstrap_servers
         await publish_reference(bootstrap, sites=sites)
-        feed = live_feed(sites, seed=seed)
+        feed = live_feed(sites, seed=new_seed() if seed is None else seed)
         return await publish_feed(
             bootstrap, itertools.islice(feed, count) if count else feed, rate, stop
         )

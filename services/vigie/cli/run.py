@@ -20,6 +20,7 @@ from rich.console import Console
 
 from vigie.broker.local import BrokerError, LocalBroker
 from vigie.settings import Settings, get_settings
+from vigie.simulation.feed import new_seed
 from vigie.workers.http import WorkerNotReady, wait_ready
 
 console = Console()
@@ -75,7 +76,10 @@ async def _demo(settings: Settings, rate: float, seed: int, metrics_url: str) ->
 
 def run(
     rate: float = typer.Option(2.0, help="demo events per second (0: no demo feed)"),
-    seed: int = typer.Option(2018, help="seed of the demo feed"),
+    seed: int = typer.Option(
+        None, help="seed of the demo feed (default: a new one each run, so that event ids "
+        "do not repeat those the broker already holds)"
+    ),
 ) -> None:
     """Start everything locally and show events being routed, live. Ctrl-C stops it all."""
     settings = get_settings()
@@ -96,7 +100,7 @@ def run(
         console.print(f"[green]Worker[/green] prêt ; métriques : {metrics_url} ; journal : {log}")
         if rate > 0:
             console.print("Flux de démonstration en cours — Ctrl-C pour tout arrêter.")
-            asyncio.run(_demo(settings, rate, seed, metrics_url))
+            asyncio.run(_demo(settings, rate, new_seed() if seed is None else seed, metrics_url))
         else:
             console.print("Pas de flux de démonstration — Ctrl-C pour tout arrêter.")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})

@@ -217,6 +217,12 @@ def scripted_day(
         yield next_message(sites, rng, day_start + offset, history, mix or FeedMix())
 
 
+def new_seed() -> int:
+    """A fresh seed: event ids are drawn from the seed, and a replayed seed would repeat ids
+    the broker (and Vigie's table) already hold, so every event would come back DUPLICATE."""
+    return random.SystemRandom().randrange(2**31)
+
+
 def live_feed(
     sites: Sequence[SiteRecord], *, seed: int = 2018, mix: FeedMix | None = None
 ) -> Iterator[FeedMessage]:
