@@ -102,7 +102,7 @@ def test_broker_restart_between_batches_loses_nothing(  # type: ignore[no-untype
     found = run(consume(kafka_settings.bootstrap_servers, [acks_topic, *_unit_topics()],
                         until=lambda rs: len({decode(r.value, Acknowledgement).event_id
                                               for r in rs if r.topic == acks_topic}) >= 80,
-                        timeout=120, settle=2.0))
+                        timeout=240, settle=2.0))
     # At least once with stable ids (README, "Delivery guarantee"): a worker that stops
     # during the outage processes its uncommitted inputs again and re-sends the same ids.
     acks = list({a.ack_id: a for r in found if r.topic == acks_topic

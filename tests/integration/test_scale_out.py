@@ -101,7 +101,7 @@ def test_two_workers_split_partitions_without_duplicates(  # type: ignore[no-unt
         kafka_settings.bootstrap_servers, [*acks_topics, *unit_topics],
         until=lambda rs: sum(r.topic in acks_topics for r in rs) >= EVENTS
         and sum(r.topic not in acks_topics for r in rs) >= EVENTS,
-        timeout=60, settle=3.0,
+        timeout=150, settle=3.0,
     ))
     done_at = time.monotonic() - t0
     ids = {e.event_id for e in events}
