@@ -113,27 +113,27 @@ class _RoutedWriter:
         self.event: FieldsWriter = codec.fields_writer(("event",))
         self.enrichment: FieldsWriter = codec.fields_writer(("enrichment",))
         self.decision: FieldsWriter = codec.fields_writer(("decision",))
-        self._enrichments: dict[int, tuple[Enrichment, bytes]] = {}
-        self._decisions: dict[int, tuple[RoutingDecision, bytes]] = {}
+        self._enrichments: dict[int, tuple[Any, bytes]] = {}
+        self._decisions: dict[int, tuple[Any, bytes]] = {}
 
     def enrichment_bytes(self, enrichment: Enrichment) -> bytes:
-        hit = self._enrichments.get(id(enrichment))
-        if hit is not None and hit[0] is enrichment:
-            return hit[1]
-        data = self.enrichment.write({"enrichment": to_avro(enrichment)})
-        if len(self._enrichments) >= _CACHE_MAX:
-            self._enrichments.clear()
-        self._enrichments[id(enrichment)] = (enrichment, data)
-        return data
+        return self._cached(self._enrichments, self.enrichment, "enrichment", enrichment)
 
     def decision_bytes(self, decision: RoutingDecision) -> bytes:
-        hit = self._decisions.get(id(decision))
-        if hit is not None and hit[0] is decision:
+        return self._cached(self._decisions, self.decision, "decision", decision)
+
+    @staticmethod
+    def _cached(cache: dict[int, tuple[Any, bytes]], writer: FieldsWriter, name: str,
+                model: Enrichment | RoutingDecision) -> bytes:
+        """Encode one field once per object: the policy shares these objects between events.
+        The entry keeps the object alive, so its ``id`` cannot be reused while cached."""
+        hit = cache.get(id(model))
+        if hit is not None and hit[0] is model:
             return hit[1]
-        data = self.decision.write({"decision": to_avro(decision)})
-        if len(self._decisions) >= _CACHE_MAX:
-            self._decisions.clear()
-        self._decisions[id(decision)] = (decision, data)
+        data = writer.write({name: to_avro(model)})
+        if len(cache) >= _CACHE_MAX:
+            cache.clear()
+        cache[id(model)] = (model, data)
         return data
 
 
