@@ -239,7 +239,11 @@ class Pipeline:
         """After a rebalance or a restart, the table (restored from its changelog) is the
         truth: this is how an alert timer survives a worker crash. Entries of partitions
         this worker does not own (standby copies) are left to their owner."""
-        active = {tp.partition for tp in self.app.consumer.assignment()}
+        # The consumer's assignment also holds standby changelog partitions: only the input
+        # topics say which partitions this worker owns.
+        inputs = {name for p in self.settings.partners
+                  for name in (topics.partner_incidents(p), topics.partner_alerts(p))}
+        active = {tp.partition for tp in self.app.consumer.assignment() if tp.topic in inputs}
         self.alert_deadlines.clear()
         for key, data in self.events.items():
             if data and data.get("alert_deadline") and data.get("partition") in active:
