@@ -48,7 +48,8 @@ COPY --from=build /opt/venv /opt/venv
 COPY schemas/ /opt/vigie/schemas/
 COPY LICENSE /opt/vigie/LICENSE
 
-# Faust keeps its table state under the working directory: it must be writable.
+# The service user's home, holding VIGIE_STATE_DIR and VIGIE_CACHE_DIR. The worker keeps its
+# event state in memory and restores it from its Kafka changelog: nothing of it is on disk.
 WORKDIR /var/lib/vigie
 USER vigie
 

@@ -25,13 +25,12 @@ class JsonFormatter(logging.Formatter):
 
 
 def logging_config(level: str = "INFO") -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` mapping, also handed to the faust worker."""
+    """A ``logging.config.dictConfig`` mapping (``vigie worker`` applies it at start)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": JsonFormatter}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
         "root": {"level": level.upper(), "handlers": ["stderr"]},
-        "loggers": {"aiokafka": {"level": "WARNING"}, "faust": {"level": "WARNING"},
-                    "mode": {"level": "WARNING"}},
+        "loggers": {"aiokafka": {"level": "WARNING"}},
     }

@@ -1,5 +1,5 @@
 """The service layer: what each stage does with one message, free of Kafka.
 
-The faust agents in ``vigie.workers`` only move bytes between topics and call these
-processors; the benchmark and the tests call them directly.
+The routing engine in ``vigie.workers`` only moves bytes between topics, inside Kafka
+transactions, and calls these processors; the benchmark and the tests call them directly.
 """

@@ -1,1 +1,3 @@
-"""Adapters: the faust app, its topics, tables and agents. Logic lives in ``vigie.pipeline``."""
+"""The worker process: the transactional routing engine (``engine``), its per-partition state
+(``state``), reference loading, HTTP endpoint and supervisor. Logic lives in ``vigie.pipeline``.
+"""

@@ -1,8 +1,9 @@
 """The worker's HTTP endpoint: Prometheus metrics, liveness and readiness.
 
-Served from the worker's own event loop (aiohttp comes with faust), on ``VIGIE_METRICS_PORT``.
-``/readyz`` answers 200 only once reference data are loaded and table recovery is done, so
-orchestrators (and the tests) route traffic to a worker that can decide correctly.
+Served from the worker's own event loop (aiohttp), on ``VIGIE_METRICS_PORT``. ``/healthz``
+answers as soon as the process serves; ``/readyz`` answers 200 only once reference data are
+loaded and the worker owns partitions whose state is restored (503 during a rebalance), so
+orchestrators (and the tests) know when a worker can decide correctly.
 """
 
 from __future__ import annotations

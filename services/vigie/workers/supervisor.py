@@ -1,9 +1,10 @@
 """Restart a crashed worker, like systemd or Kubernetes would.
 
-faust stops the whole worker when its Kafka client fails hard (a broker outage under
-``exactly_once`` does that); nothing is lost — uncommitted transactions are aborted and
-their inputs are processed again — but someone must start it again. Running it as a child
-process keeps that job out of faust: a clean exit (SIGTERM, Ctrl-C) ends the supervisor too.
+The worker fail-stops: a failed Kafka transaction (a broker outage, a fencing by another
+worker) or a failed take-over ends the process at once (``vigie.workers.engine``). Nothing
+is lost — uncommitted transactions are aborted and their inputs are processed again — but
+someone must start it again. Running it as a child process keeps that job out of the
+worker: a clean exit (SIGTERM, Ctrl-C) ends the supervisor too.
 """
 
 from __future__ import annotations
