@@ -12,12 +12,14 @@ folder: the session's plaintext ``broker`` fixture is neither used nor disturbed
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,7 +34,8 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from tests.integration.kafka_tools import free_port
+from tests.integration.kafka_tools import WorkerProcess, free_port
+from tests.integration.scenarios import incident, record_for
 from vigie.broker.secure import (
     ADMIN,
     WORKER,
@@ -42,6 +45,10 @@ from vigie.broker.secure import (
     unit_principal,
 )
 from vigie.contracts import topics
+from vigie.contracts.codec import DecodeError, decode, encode
+from vigie.contracts.enums import AckStatus, LocateMethod
+from vigie.contracts.models import Acknowledgement, RoutedEvent, SiteRecord
+from vigie.reference.sites import load_sample_sites
 from vigie.settings import Settings
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
@@ -70,7 +77,10 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBr
         partitions=1,
         partners=[PARTNER_A, PARTNER_B],
     )
-    broker = SecureBroker(settings, units=(UNIT_X, UNIT_Y))
+    # Every shipped unit (as `vigie broker start --secure`): a worker serves all of them, so
+    # its ACLs must cover all of them for test_worker_routes_over_sasl_ssl to prove they do.
+    broker = SecureBroker(settings)
+    assert {UNIT_X, UNIT_Y} <= set(broker.unit_ids())
     broker.start()
     try:
         asyncio.run(_provision(broker))
@@ -374,3 +384,146 @@ def test_secrets_are_private(secure_broker: SecureBroker) -> None:
     for path in [secure_broker.properties_file, *secure_broker.secrets_dir.iterdir()]:
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
     assert secure_broker.secrets_dir.stat().st_mode & 0o077 == 0
+
+
+# -- a real worker on the secure broker --------------------------------------------------------
+def _worker_env(config: ClientConfig, app_id: str) -> dict[str, str]:
+    """What a worker pod gets (deploy/k8s/worker-deployment.yaml), for the local broker."""
+    return {
+        "VIGIE_BOOTSTRAP_SERVERS": config.bootstrap,
+        "VIGIE_SECURITY_PROTOCOL": config.security_protocol,
+        "VIGIE_SASL_MECHANISM": config.mechanism,
+        "VIGIE_SASL_USERNAME": config.username,
+        "VIGIE_SASL_PASSWORD": config.password,
+        "VIGIE_SSL_CAFILE": str(config.ca_file),
+        "VIGIE_APP_ID": app_id,
+    }
+
+
+async def _publish_site(broker: SecureBroker, site: SiteRecord) -> None:
+    """Operations' part, as the admin: the compacted reference topics (the worker may only
+    read them) and one site that exists nowhere else, so routing by it proves the worker's
+    reference loader read ``ref.sites.v1``."""
+    config = broker.client_config(ADMIN)
+    admin = AIOKafkaAdminClient(**config.aiokafka())
+    await admin.start()
+    try:
+        references = [topics.REF_SITES, topics.REF_COMPETENCE, topics.REF_UNITS]
+        missing = [n for n in references if n not in set(await admin.list_topics())]
+        if missing:
+            await admin.create_topics(
+                [NewTopic(n, 1, 1, topic_configs={"cleanup.policy": "compact"}) for n in missing]
+            )
+        for _ in range(50):
+            if set(references) <= set(await admin.list_topics()):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(**config.aiokafka(), acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topics.REF_SITES, encode(site), key=site.site_id.encode())
+    finally:
+        await producer.stop()
+
+
+async def _produce_as(config: ClientConfig, topic: str, key: bytes, value: bytes) -> None:
+    producer = AIOKafkaProducer(**config.aiokafka(), acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def _read_committed_as(
+    config: ClientConfig, topic: str, group: str | None, decoder: Callable[[bytes], Any],
+    until: Callable[[list[Any]], bool], timeout: float = 60.0, settle: float = 2.0,
+) -> list[Any]:
+    """Read ``topic`` from the start as ``config``'s principal (``read_committed``), decoding
+    each value with ``decoder`` (records it cannot decode are skipped: earlier tests wrote
+    raw bytes), until ``until`` holds and ``settle`` s more (to see duplicates)."""
+    consumer = AIOKafkaConsumer(
+        topic, **config.aiokafka(), group_id=group, auto_offset_reset="earliest",
+        enable_auto_commit=False, isolation_level="read_committed",
+    )
+    await consumer.start()
+    found: list[Any] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline, done_at = loop.time() + timeout, None
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    with contextlib.suppress(DecodeError):
+                        found.append(decoder(record.value))
+            if done_at is None and until(found):
+                done_at = loop.time()
+            if done_at is not None and loop.time() - done_at >= settle:
+                break
+    finally:
+        await consumer.stop()
+    return found
+
+
+def test_worker_routes_over_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path) -> None:
+    """A real ``vigie worker`` logged in as ``vigie-worker`` (SASL_SSL, SCRAM-SHA-512, the
+    local CA) with nothing but the ACLs of ``worker_acls()``: it provisions the topics it
+    lacks (``ensure_topics``), loads the reference data, joins its group, and routes one
+    incident in a Kafka transaction. The routed copy is read by the competent unit's login
+    and the acknowledgement by the partner's, both ``read_committed``."""
+    started = time.monotonic()
+    settings = secure_broker.settings
+    worker_login = secure_broker.client_config(WORKER)
+    model = next(s for s in load_sample_sites() if s.insee_code == "60175")  # Creil: PN
+    site = model.model_copy(update={"site_id": f"{PARTNER_A}-secure-{uuid.uuid4().hex[:8]}",
+                                    "partner_id": PARTNER_A})
+    asyncio.run(_publish_site(secure_broker, site))
+
+    worker = WorkerProcess(
+        settings=settings.model_copy(update={"state_dir": tmp_path}),
+        partners=[PARTNER_A, PARTNER_B],
+        log_path=tmp_path / "worker.log",
+        extra_env=_worker_env(worker_login, settings.app_id),
+    )
+    try:
+        worker.start(timeout=150)
+        event = incident(PARTNER_A, "60175").model_copy(
+            update={"site_id": site.site_id, "location": None}
+        )
+        topic, key, value = record_for(event)
+        asyncio.run(_produce_as(secure_broker.client_config(PA), topic, key, value))
+
+        routed = [r for r in asyncio.run(_read_committed_as(
+            secure_broker.client_config(UY), topics.unit_incidents(UNIT_Y), _group(UY),
+            lambda raw: decode(raw, RoutedEvent),
+            until=lambda found: any(r.event.event_id == event.event_id for r in found),
+        )) if r.event.event_id == event.event_id]
+        acks = [a for a in asyncio.run(_read_committed_as(
+            secure_broker.client_config(PA), topics.partner_acks(PARTNER_A), _group(PA),
+            lambda raw: decode(raw, Acknowledgement),
+            until=lambda found: any(a.event_id == event.event_id for a in found),
+        )) if a.event_id == event.event_id]
+        assert worker.process is not None and worker.process.poll() is None
+    except BaseException:
+        print(worker.log_path.read_text()[-5000:])
+        raise
+    finally:
+        worker.stop()
+
+    # Exactly one routed copy, to the competent unit, placed by the site the loader read.
+    assert [(r.unit_id, r.decision.method) for r in routed] == [(UNIT_Y, LocateMethod.SITE)], (
+        f"routed copies of {event.event_id} on {topics.unit_incidents(UNIT_Y)}: {routed}"
+    )
+    assert routed[0].enrichment.site is not None
+    assert routed[0].enrichment.site.site_id == site.site_id
+    # Exactly one acknowledgement, ROUTED to that unit, on the partner's own ack topic.
+    assert [(a.status, a.units) for a in acks] == [(AckStatus.ROUTED, [UNIT_Y])], acks
+    # The supervisor never had to restart it (an authorisation failure would crash it).
+    log = worker.log_path.read_text()
+    assert "restarting" not in log
+    # And no request of any of its clients was refused on the way.
+    assert "not authorized" not in log and "AuthorizationFailed" not in log, log[-5000:]
+    print(f"worker over SASL_SSL: routed + acknowledged in {time.monotonic() - started:.1f}s")

@@ -149,7 +149,7 @@ def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> l
 
     * read the partners' input topics and the units' status topics, write acks;
     * write the units' incidents/alerts topics and the dead-letter topic; read reference data;
-    * everything on its own faust topics (changelogs, leader topic: ``<app_id>-…``), its
+    * everything on its own topics (the state changelog ``<app_id>-events-changelog``), its
       consumer group and transactional ids (prefix ``<app_id>``);
     * CREATE on the Vigie namespaces so ``vigie topics ensure`` can provision new topics;
     * IDEMPOTENT_WRITE on the cluster for idempotent and transactional producers.
@@ -225,7 +225,11 @@ async def create_acls(admin: Any, rules: Sequence[AclRule]) -> None:
 # -- client settings ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ClientConfig:
-    """How one principal connects to the secure broker, for aiokafka, faust or librdkafka."""
+    """How one principal connects to the secure broker, for aiokafka or librdkafka.
+
+    A ``vigie worker`` gets the same settings from the environment (``VIGIE_SECURITY_PROTOCOL``,
+    ``VIGIE_SASL_USERNAME``, ``VIGIE_SASL_PASSWORD``, ``VIGIE_SSL_CAFILE``; see
+    ``Settings.kafka_options``)."""
 
     bootstrap: str
     username: str
@@ -249,15 +253,6 @@ class ClientConfig:
             "sasl_plain_username": self.username,
             "sasl_plain_password": self.password,
         }
-
-    def faust_credentials(self) -> Any:
-        """``faust.App(broker_credentials=...)`` for a worker running as this principal."""
-        import faust
-
-        return faust.SASLCredentials(
-            username=self.username, password=self.password, mechanism=self.mechanism,
-            ssl_context=self.ssl_context(),
-        )
 
     def librdkafka(self) -> dict[str, str]:
         """Configuration for confluent-kafka / librdkafka clients."""

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 
-from vigie.broker.secure import AclRule, Operation, PatternType, ResourceType, acl_plan
+from vigie.broker.secure import (
+    WORKER,
+    AclRule,
+    Operation,
+    PatternType,
+    ResourceType,
+    acl_plan,
+)
 from vigie.settings import Settings
 from vigie.workers.provision import EVENTS_TABLE, planned_topics
 
@@ -116,6 +123,51 @@ def test_worker_deployment(docs: dict[str, list[Any]]) -> None:
     service = _one(docs, "Service")
     assert service["spec"]["selector"].items() <= labels.items()
     assert [p["port"] for p in service["spec"]["ports"]] == [9464]
+
+
+def test_worker_env_is_settings(
+    docs: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every variable of the worker is a field of vigie.settings.Settings (pydantic-settings
+    ignores unknown ones: a typo would silently leave the default), and their values parse."""
+    container = _one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    names = [e["name"] for e in container["env"]]
+    fields = {f"VIGIE_{name.upper()}" for name in Settings.model_fields}
+    assert len(names) == len(set(names))
+    assert set(names) <= fields, sorted(set(names) - fields)
+    for name, value in _env(_one(docs, "Deployment")).items():
+        if value is not None:  # valueFrom (the password) has no literal value
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("VIGIE_SASL_PASSWORD", "from-the-secret")
+    settings = Settings(_env_file=None)
+    assert settings.app_id == _env(_one(docs, "Deployment"))["VIGIE_APP_ID"]
+    assert settings.security_protocol == "SASL_SSL"
+
+
+def test_worker_logs_in_to_the_tls_listener(docs: dict[str, list[Any]]) -> None:
+    """The worker reaches the TLS + SCRAM listener as the KafkaUser vigie-worker: password
+    from the User Operator's Secret, the cluster CA certificate mounted where
+    VIGIE_SSL_CAFILE points."""
+    kafka, deployment = _one(docs, "Kafka"), _one(docs, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = _env(deployment)
+    [listener] = kafka["spec"]["kafka"]["listeners"]
+    assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
+    assert env["VIGIE_BOOTSTRAP_SERVERS"].endswith(f":{listener['port']}")
+    assert env["VIGIE_SECURITY_PROTOCOL"] == "SASL_SSL"
+    assert env["VIGIE_SASL_MECHANISM"] == "SCRAM-SHA-512"
+    users = {u["metadata"]["name"] for u in _by_kind(docs, "KafkaUser")}
+    assert env["VIGIE_SASL_USERNAME"] == WORKER and WORKER in users
+    password = next(e for e in container["env"] if e["name"] == "VIGIE_SASL_PASSWORD")
+    assert "value" not in password
+    assert password["valueFrom"]["secretKeyRef"] == {"name": WORKER, "key": "password"}
+    cafile = Path(env["VIGIE_SSL_CAFILE"])
+    [mount] = [m for m in container["volumeMounts"] if Path(m["mountPath"]) == cafile.parent]
+    assert mount.get("readOnly") is True
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["secretName"] == f"{kafka['metadata']['name']}-cluster-ca-cert"
+    assert {"key": "ca.crt", "path": cafile.name} in volume["secret"]["items"]
 
 
 def test_kafka_cluster(docs: dict[str, list[Any]]) -> None:
