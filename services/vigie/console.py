@@ -91,7 +91,7 @@ async def watch(
     names += [topics.unit_incidents(u) for u in unit_ids]
     names += [topics.unit_alerts(u) for u in unit_ids]
     consumer = AIOKafkaConsumer(*names, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="latest")
+                                auto_offset_reset="latest", isolation_level="read_committed")
     await consumer.start()
     try:
         with Live(view.render(metrics_url), refresh_per_second=4, transient=False) as live:

@@ -6,10 +6,13 @@ agree on ports and folders without passing flags around.
 
 from __future__ import annotations
 
+import ssl
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root when running from a checkout (services/vigie/settings.py -> ../..).
@@ -26,6 +29,14 @@ class Settings(BaseSettings):
     #: Partitions of partner, unit and internal topics (all equal: they are co-partitioned).
     partitions: int = 4
     replication_factor: int = 1
+    #: How workers and tools authenticate: PLAINTEXT (local broker) or SASL_SSL (the secure
+    #: local broker, `vigie broker start --secure`, and the Strimzi cluster in deploy/k8s).
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    #: The CA that signed the brokers' certificates (SASL_SSL and SSL).
+    ssl_cafile: Path | None = None
 
     # Local broker managed by `vigie broker` (git-ignored folders)
     state_dir: Path = PROJECT_DIR / ".vigie" / "state"
@@ -38,16 +49,29 @@ class Settings(BaseSettings):
 
     # Workers
     app_id: str = "vigie"
-    #: "at_least_once" (default: outputs and table entries are flushed before the input's
-    #: offset is committed; a replay re-sends the same ids) or "exactly_once" (faust's Kafka
-    #: transactions: the chaos suite shows they do not cover the force and ack topics, see
-    #: docs/reliability.md). README, "Delivery guarantee".
-    processing_guarantee: str = "at_least_once"
-    worker_web_port: int = 6066
     metrics_port: int = 9464
     future_tolerance_seconds: float = 300.0
     alert_takeover_delay_seconds: float = 300.0
     max_message_bytes: int = 64 * 1024
+
+    def kafka_options(self) -> dict[str, Any]:
+        """Keyword arguments for every aiokafka client (producer, consumer, admin)."""
+        options: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers}
+        if self.security_protocol == "PLAINTEXT":
+            return options
+        options["security_protocol"] = self.security_protocol
+        if self.security_protocol in ("SSL", "SASL_SSL"):
+            cafile = str(self.ssl_cafile) if self.ssl_cafile else None
+            options["ssl_context"] = ssl.create_default_context(cafile=cafile)
+        if self.security_protocol.startswith("SASL"):
+            options.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=(
+                    self.sasl_password.get_secret_value() if self.sasl_password else None
+                ),
+            )
+        return options
 
     @property
     def future_tolerance(self) -> timedelta:

@@ -55,7 +55,8 @@ async def _answer_alerts(bootstrap: str, units: list[str], stop: asyncio.Event) 
     answered: set[str] = set()
     tps = await partitions_of(bootstrap, [topics.unit_alerts(u) for u in units])
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False)
+                                auto_offset_reset="earliest", enable_auto_commit=False,
+                                isolation_level="read_committed")
     await consumer.start()
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)

@@ -166,8 +166,6 @@ def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> l
         plan += _rules(w, T, [topics.unit_status(u)], rw)
     plan += _rules(w, T, [topics.REF_SITES, topics.REF_COMPETENCE, topics.REF_UNITS], rw)
     plan += _rules(w, T, [topics.DEADLETTER], ww)
-    # The escalation timer writes its requests there and the escalation agent reads them.
-    plan += _rules(w, T, [topics.ALERT_TIMERS], [*rw, *ww])
     plan += _rules(w, T, [f"{app_id}-"], [Operation.ALL], PatternType.PREFIXED)
     plan += _rules(w, T, ["partner.", "force.", "ref.", "vigie."], [Operation.CREATE],
                    PatternType.PREFIXED)

@@ -44,20 +44,15 @@ def worker(
             args += ["--metrics-port", str(metrics_port)]
         raise typer.Exit(run_supervised(args))
 
-    import faust
+    import logging.config
 
     from vigie.logging_setup import logging_config
-    from vigie.workers.pipeline import Pipeline
     from vigie.workers.provision import ensure_topics
+    from vigie.workers.service import WorkerService
 
+    logging.config.dictConfig(logging_config(loglevel))
     settings = get_settings()
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     asyncio.run(ensure_topics(settings, _unit_ids()))
-    pipeline = Pipeline(settings)
-    faust.Worker(
-        pipeline.app,
-        loglevel=loglevel,
-        logging_config=logging_config(loglevel),
-        quiet=True,
-    ).execute_from_commandline()
+    asyncio.run(WorkerService(settings).run())

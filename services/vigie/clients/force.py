@@ -41,7 +41,7 @@ async def follow_unit(
     """Routed events for one unit, alerts and incidents, as they arrive."""
     names = [topics.unit_alerts(unit_id), topics.unit_incidents(unit_id)]
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False)
+                                enable_auto_commit=False, isolation_level="read_committed")
     await consumer.start()
     try:
         partitions = await partitions_of(bootstrap, names)

@@ -44,7 +44,7 @@ async def publish_and_wait(
     events = list(events)
     ack_topics = sorted({topics.partner_acks(e.partner_id) for e in events})
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False)
+                                enable_auto_commit=False, isolation_level="read_committed")
     await consumer.start()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()

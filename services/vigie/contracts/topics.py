@@ -10,8 +10,6 @@ DEADLETTER = "vigie.deadletter.v1"
 REF_SITES = "ref.sites.v1"
 REF_COMPETENCE = "ref.competence.v1"
 REF_UNITS = "ref.units.v1"
-#: Internal: the escalation timer asks, keyed by event id, on the partition of the event.
-ALERT_TIMERS = "vigie.alert-timers.v1"
 
 #: Partner input topics, matched by pattern so a new partner needs no worker restart.
 PARTNER_INCIDENTS_PATTERN = r"^partner\.[a-z0-9-]+\.incidents\.v1$"

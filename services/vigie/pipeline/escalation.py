@@ -20,6 +20,10 @@ from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult, 
 from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.policy import decide, escalation_target
 
+#: The source named in escalation acknowledgements: the engine's timer, not a topic (it runs
+#: inside the routing transaction of the alert's partition, see ``vigie.workers.engine``).
+ESCALATION_TIMER = "vigie.alert-timer"
+
 
 class EscalationProcessor:
     stage = "escalation"
@@ -40,7 +44,8 @@ class EscalationProcessor:
         )
 
     def handle(self, msg: Inbound, record: EventRecord | None) -> StageResult:
-        """``msg`` is the timer's request (its coordinates make the ack id deterministic)."""
+        """``msg`` is the timer's request (its coordinates and the event id make the ack id
+        deterministic)."""
         now = self._clock()
         if record is None or not self.due(record, now.timestamp()) or not record.event_bytes:
             return StageResult(Outcome.DUPLICATE, record.partner_id if record else None)

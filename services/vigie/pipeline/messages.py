@@ -37,6 +37,8 @@ class Outbound:
     topic: str
     key: bytes | None
     value: bytes
+    #: None: the producer's partitioner (murmur2 of the key, like partners' and forces').
+    partition: int | None = None
 
 
 class Outcome(StrEnum):

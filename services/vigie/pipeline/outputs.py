@@ -79,7 +79,7 @@ def ack(
     Written from the dict ``to_avro(Acknowledgement(...))`` would give (see module doc)."""
     coordinates = msg.coordinates_text
     record: dict[str, Any] = {
-        "ack_id": deterministic_id(coordinates, status.value),
+        "ack_id": deterministic_id(coordinates, status.value, event_id or ""),
         "partner_id": partner_id,
         "event_id": event_id,
         "status": status,

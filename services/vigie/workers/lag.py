@@ -4,12 +4,11 @@ Why in the worker and not a kafka_exporter: the worker knows exactly which parti
 and how far it has committed, so its own lag needs no broker-wide admin rights (partners'
 topics are ACL-isolated) and stays correct during rebalances. Every ``interval`` seconds:
 
-* ``vigie_consumer_lag{topic,partition}``: high watermark minus the committed offset (the
-  position before the first commit) for each partition this worker is assigned, the same
-  definition as kafka_exporter's ``kafka_consumergroup_lag``. Partitions revoked by a
-  rebalance lose their series, so a stale value never keeps an alert firing. Faust's own
-  internal topics (table changelogs, the leader topic) are left out: the worker writes its
-  active changelogs without reading them, so their "lag" would grow for no reason.
+* ``vigie_consumer_lag{topic,partition}``: end offset (last stable offset: the worker reads
+  committed records only) minus the committed offset for each partition this worker is
+  assigned, the same definition as kafka_exporter's ``kafka_consumergroup_lag``.
+  Partitions revoked by a rebalance lose their series, so a stale value never keeps an
+  alert firing. The state changelog is written, not read: it has no lag.
 * ``vigie_reference_version_info{part,version}``: the versions of the reference snapshot.
 * series created at zero (per unit for alerts, per reason for dead letters, per category,
   QPV and commune for the partnership counters), so that ``increase()`` sees their first
@@ -25,7 +24,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from vigie import metrics
 from vigie.contracts.enums import Category
@@ -60,22 +59,29 @@ def partition_lag(
     return lag
 
 
+class PositionSource(Protocol):
+    """What the observer needs of the routing engine (``RoutingEngine.partition_positions``)."""
+
+    async def partition_positions(
+        self,
+    ) -> tuple[Mapping[Any, int | None], Mapping[Any, int | None]]: ...
+
+
 class WorkerObserver:
-    """Runs as a faust task (``app.task(observer.run)``) for the life of the worker."""
+    """Runs as a task of the worker (``vigie.workers.service``) for its whole life."""
 
     def __init__(
         self,
-        app: Any,
+        engine: PositionSource,
         store: ReferenceStore,
         partners: Iterable[str],
         interval: float = INTERVAL_SECONDS,
     ) -> None:
-        self.app = app
+        self.engine = engine
         self.store = store
         self.partners = list(partners)
         self.interval = interval
         self._exported: set[tuple[str, str]] = set()
-        self._internal_prefix = f"{app.conf.id}-"
         self._initialised_generation = -1
 
     async def run(self) -> None:
@@ -103,26 +109,9 @@ class WorkerObserver:
             self._initialised_generation = snapshot.generation
         await self.observe_lag()
 
-    def _watched(self, topic: str) -> bool:
-        return not topic.startswith(self._internal_prefix) and not topic.endswith("-changelog")
-
     async def observe_lag(self) -> None:
-        consumer = self.app.consumer
-        assigned = [tp for tp in consumer.assignment() if self._watched(tp.topic)]
-        lags: dict[Any, int] = {}
-        if assigned:
-            highwaters = await consumer.highwaters(*assigned)
-            # Faust's record of what it committed (next offset to read, Kafka's convention);
-            # a private attribute, hence the fallback to the public position().
-            committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
-            known = {tp: committed.get(tp) for tp in assigned}
-            positions: dict[Any, int | None] = {}
-            for tp in assigned:
-                if known[tp] is None:
-                    with contextlib.suppress(Exception):
-                        positions[tp] = await consumer.position(tp)
-            lags = partition_lag(highwaters, known, positions)
-        self.export(lags)
+        ends, committed = await self.engine.partition_positions()
+        self.export(partition_lag(ends, committed, {}))
 
     def export(self, lags: Mapping[Any, int]) -> None:
         """Set the gauges and drop the series of partitions no longer assigned here."""

@@ -17,6 +17,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from vigie.contracts import topics
 from vigie.settings import Settings
+from vigie.workers.state import changelog_topic
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -28,7 +29,7 @@ class TopicSpec:
     config: dict[str, str]
 
 
-#: faust's changelog of the ``events`` table (see vigie.workers.pipeline).
+#: The name of the workers' state table (its changelog: ``<app_id>-events-changelog``).
 EVENTS_TABLE = "events"
 
 
@@ -44,13 +45,10 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
         TopicSpec(topics.REF_COMPETENCE, 1, compacted),
         TopicSpec(topics.REF_UNITS, 1, compacted),
         TopicSpec(topics.DEADLETTER, 1, {"retention.ms": str(30 * DAY_MS)}),
-        # Same partition count as the inputs: a timer request meets its event's table entry.
-        TopicSpec(topics.ALERT_TIMERS, n, {"retention.ms": str(DAY_MS)}),
-        # Created here rather than by faust: an agent's first table write checks the
-        # changelog's partition count, and a topic faust is still creating shows none.
-        # It holds the encoded event of routed events (for transfers): compacted for the
-        # latest state of each event, and deleted after 30 days like the acknowledgements.
-        TopicSpec(f"{settings.app_id}-{EVENTS_TABLE}-changelog", n,
+        # The workers' state (vigie.workers.state), co-partitioned with the inputs. It holds
+        # the encoded event of routed events (for transfers): compacted for the latest state
+        # of each event, and deleted after 30 days like the acknowledgements.
+        TopicSpec(changelog_topic(settings), n,
                   {"cleanup.policy": "compact,delete", "retention.ms": str(30 * DAY_MS)}),
     ]
     for partner in settings.partners:
@@ -70,7 +68,7 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
 
 async def ensure_topics(settings: Settings, unit_ids: Iterable[str]) -> list[str]:
     """Create the missing topics; return the names created (existing ones are left alone)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**settings.kafka_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -98,10 +96,15 @@ async def ensure_topics(settings: Settings, unit_ids: Iterable[str]) -> list[str
         await admin.close()
 
 
-async def partitions_of(bootstrap: str, names: Iterable[str]) -> list[TopicPartition]:
+async def partitions_of(
+    connect: str | Settings, names: Iterable[str]
+) -> list[TopicPartition]:
     """Every partition of the named topics that exist (for consumers outside any group,
-    which must assign partitions themselves)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    which must assign partitions themselves). ``connect``: bootstrap servers or settings
+    (which carry the credentials of a secured cluster)."""
+    options = (connect.kafka_options() if isinstance(connect, Settings)
+               else {"bootstrap_servers": connect})
+    admin = AIOKafkaAdminClient(**options)
     await admin.start()
     try:
         described = await admin.describe_topics(list(names))

@@ -17,6 +17,7 @@ from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode
 from vigie.contracts.models import CompetenceRecord, SiteRecord, UnitRecord
 from vigie.reference.snapshot import ReferenceStore
+from vigie.settings import Settings
 from vigie.workers.provision import partitions_of
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,14 @@ class ReferenceLoader:
     def __init__(
         self,
         store: ReferenceStore,
-        bootstrap_servers: str,
+        connect: str | Settings,
         on_update: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.ready = asyncio.Event()
-        self._bootstrap = bootstrap_servers
+        self._connect = connect
+        self._options = (connect.kafka_options() if isinstance(connect, Settings)
+                         else {"bootstrap_servers": connect})
         self.on_update = on_update or (lambda _topic: None)
 
     def apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
@@ -59,14 +62,14 @@ class ReferenceLoader:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            found = await partitions_of(self._bootstrap, REFERENCE_TOPICS)
+            found = await partitions_of(self._connect, REFERENCE_TOPICS)
             if len({tp.topic for tp in found}) == len(REFERENCE_TOPICS) or loop.time() > deadline:
                 return found
             await asyncio.sleep(0.5)
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._options,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

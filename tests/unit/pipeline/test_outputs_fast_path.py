@@ -48,7 +48,7 @@ def ack_model(
 ) -> Acknowledgement:
     """The ``Acknowledgement`` model that ``ack`` encodes (reference of its bytes, for tests)."""
     return Acknowledgement(
-        ack_id=outputs.deterministic_id(msg.coordinates_text, status.value),
+        ack_id=outputs.deterministic_id(msg.coordinates_text, status.value, event_id or ""),
         partner_id=partner_id,
         event_id=event_id,
         status=status,
@@ -76,7 +76,7 @@ def reference_id(*parts: str) -> str:
 def reference_ack(msg: Inbound, partner_id: str, event_id: str | None, status: AckStatus,
                   now: datetime, **kw: Any) -> Outbound:
     message = ack_model(msg, partner_id, event_id, status, now, **kw)
-    assert message.ack_id == reference_id(msg.coordinates_text, status.value)
+    assert message.ack_id == reference_id(msg.coordinates_text, status.value, event_id or "")
     key = (event_id or msg.coordinates_text).encode()
     return Outbound(outputs.topics.partner_acks(partner_id), key, reference_encode(message))
 

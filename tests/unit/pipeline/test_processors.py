@@ -14,7 +14,7 @@ from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, Category, Force, ForceStatus, MessageType
 from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent
-from vigie.pipeline.escalation import EscalationProcessor
+from vigie.pipeline.escalation import ESCALATION_TIMER, EscalationProcessor
 from vigie.pipeline.intake import IntakeProcessor
 from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult
 from vigie.pipeline.status import StatusProcessor
@@ -127,7 +127,7 @@ def test_alert_lifecycle_take_in_charge_transfer_escalation(stages, clock) -> No
     assert table[alert.event_id].alert_deadline == (NOW + timedelta(seconds=60)).timestamp()
 
     # Not due yet: nothing happens; once due: escalated to the police command centre.
-    ask = Inbound(topics.ALERT_TIMERS, 0, 0, alert.event_id.encode(), b"")
+    ask = Inbound(ESCALATION_TIMER, 0, 0, alert.event_id.encode(), b"")
     assert escalation.handle(ask, table[alert.event_id]).outbound == []
     clock[0] = NOW + timedelta(seconds=61)
     result = table.apply(escalation.handle(ask, table[alert.event_id]))

@@ -1,0 +1,424 @@
+"""The routing engine: Kafka transactions around the Kafka-free processors.
+
+    partner.<p>.alerts.v1    ─┐                       ┌─> force.<unit>.alerts.v1
+    partner.<p>.incidents.v1 ─┼─> RoutingEngine ──────┼─> force.<unit>.incidents.v1
+    force.<unit>.status.v1   ─┘   (intake, status,    ├─> partner.<p>.acks.v1
+                                   escalation timer)  ├─> vigie.deadletter.v1
+                                                      └─> <app_id>-events-changelog
+
+One consumer (group ``app_id``) reads every input. All inputs are keyed by the root event id
+and have the same partition count, and the range assignor gives a worker the same partition
+numbers of every topic, so the worker that owns partition ``p`` owns the state of every event
+hashed there (``vigie.workers.state``).
+
+**Exactly once per stage.** Each pass takes a batch, runs the processors, then for each
+partition number ``p`` commits one Kafka transaction holding the outputs, the changelog
+entries and the input offsets of that partition. A crash before the commit aborts it all:
+the inputs are read again and nothing was visible to ``read_committed`` readers. The
+transactional id is per partition number (``<app_id>-route-<p>``), the classic "one producer
+per input partition" scheme: whoever takes ``p`` over fences the previous owner, even a live
+zombie, before it restores the state (aiokafka has no KIP-447 group fencing).
+
+**Lanes.** Each pass drains the urgent alerts (and force statuses) first, each partner
+getting an equal share; a pass that found alerts commits them alone, before any incident.
+Incidents follow, again an equal share per partner, so a partner flooding its topics only
+delays itself (docs/reliability.md, the flood measurement in ``bench``).
+
+**Escalation.** Alert deadlines live in the state; each pass escalates the due ones of the
+partitions owned here, in the same transaction as that partition's other work, so a take in
+charge and an escalation can never both win, and a crash loses no timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import logging
+import os
+import time
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+
+from vigie import metrics
+from vigie.contracts import topics
+from vigie.contracts.enums import Lane
+from vigie.contracts.reasons import ReasonCode
+from vigie.pipeline.escalation import ESCALATION_TIMER, EscalationProcessor
+from vigie.pipeline.intake import IntakeProcessor
+from vigie.pipeline.messages import Inbound, Outbound, StageResult
+from vigie.pipeline.status import StatusProcessor
+from vigie.reference.snapshot import ReferenceStore
+from vigie.settings import Settings
+from vigie.workers.state import EventState
+
+log = logging.getLogger("vigie.worker")
+
+#: Records taken per partner and pass. A pass costs about (shares x partners) x 150 µs of
+#: processing plus one transaction commit: this bounds how long an alert waits behind
+#: incidents (one pass) while keeping passes large enough for throughput.
+ALERT_SHARE = 100
+INCIDENT_SHARE = 100
+STATUS_SHARE = 400
+#: Longest idle wait for input; a due alert deadline shortens it.
+IDLE_WAIT_MS = 500
+#: A transaction open longer than this is aborted by the broker (the worker then restarts).
+TRANSACTION_TIMEOUT_MS = 30_000
+
+
+def _stop_process(reason: str, code: int = 70) -> None:
+    """Fail-stop: whatever was not committed is aborted and read again after the restart
+    (``vigie.workers.supervisor``); going on with half-published work could lose it."""
+    log.critical(reason, exc_info=True)
+    logging.shutdown()
+    os._exit(code)
+
+
+class Lanes:
+    """Which input topic belongs to which lane and partner."""
+
+    def __init__(self, partners: Sequence[str], units: Sequence[str]) -> None:
+        self.alerts = {topics.partner_alerts(p): p for p in partners}
+        self.incidents = {topics.partner_incidents(p): p for p in partners}
+        self.statuses = {topics.unit_status(u) for u in units}
+        self.partners = list(partners)
+
+    @property
+    def inputs(self) -> list[str]:
+        return sorted({*self.alerts, *self.incidents, *self.statuses})
+
+    def lane_of(self, topic: str) -> Lane | None:
+        if topic in self.alerts:
+            return Lane.ALERT
+        if topic in self.incidents:
+            return Lane.INCIDENT
+        return None
+
+
+@dataclass
+class Pass:
+    """The work of one pass for one partition number: what to send, which offsets to commit,
+    and the results to count once the transaction is committed."""
+
+    outbound: list[Outbound] = field(default_factory=list)
+    offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    counted: list[Callable[[], None]] = field(default_factory=list)
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, engine: RoutingEngine) -> None:
+        self.engine = engine
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.engine.on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.engine.on_assigned(assigned)
+
+
+class RoutingEngine:
+    def __init__(self, settings: Settings, store: ReferenceStore) -> None:
+        self.settings = settings
+        self.store = store
+        self.intake = IntakeProcessor(store, settings)
+        self.status = StatusProcessor(store, settings)
+        self.escalation = EscalationProcessor(store)
+        self.state = EventState(settings)
+        self.lanes = Lanes(settings.partners, sorted(store.snapshot().units))
+        self.group_id = settings.app_id
+        self.consumer: AIOKafkaConsumer | None = None
+        self._producers: dict[int, AIOKafkaProducer] = {}
+        self._owned: set[TopicPartition] = set()
+        #: Bumped by every rebalance: a batch fetched before one is dropped, not processed.
+        self._generation = 0
+        self._lock = asyncio.Lock()
+        self._rebalancing = True
+        self._stopping = asyncio.Event()
+        #: Next offset to read per partition, as committed in the last transaction.
+        self.committed: dict[TopicPartition, int] = {}
+        self._rotation = itertools.count()
+        self._last_pass_alerts_only = False
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def is_ready(self) -> bool:
+        return not self._rebalancing and bool(self._owned)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        self.consumer = AIOKafkaConsumer(
+            **self.settings.kafka_options(),
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            max_partition_fetch_bytes=256 * 1024,
+        )
+        await self.consumer.start()
+        self.consumer.subscribe(self.lanes.inputs, listener=_Rebalance(self))
+        try:
+            while not self._stopping.is_set():
+                await self.run_pass()
+        finally:
+            async with self._lock:
+                await self.consumer.stop()
+                await self._close_producers(list(self._producers))
+
+    async def run_pass(self) -> None:
+        generation = self._generation
+        batch = await self._fetch()
+        async with self._lock:
+            if generation != self._generation or self._rebalancing:
+                return  # fetched across a rebalance: read again from the committed offsets
+            passes: dict[int, Pass] = defaultdict(Pass)
+            for tp, records in batch.items():
+                if tp not in self._owned:
+                    continue
+                work = passes[tp.partition]
+                for record in records:
+                    self._process(record, work)
+                work.offsets[tp] = records[-1].offset + 1
+            self._escalate_due(passes)
+            if passes:
+                await self._commit(passes)
+
+    # -- fetching -----------------------------------------------------------------------------
+    async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """Alerts and statuses first; incidents by equal shares per partner (see module doc)."""
+        consumer = self.consumer
+        assert consumer is not None
+        owned = sorted(self._owned)
+        got: dict[TopicPartition, list[ConsumerRecord]] = {}
+
+        async def take(tps: list[TopicPartition], share: int) -> None:
+            if tps:
+                got.update(await consumer.getmany(*tps, timeout_ms=0, max_records=share))
+
+        by_partner: dict[str, list[TopicPartition]] = defaultdict(list)
+        by_partner_incidents: dict[str, list[TopicPartition]] = defaultdict(list)
+        statuses = []
+        for tp in owned:
+            if tp.topic in self.lanes.alerts:
+                by_partner[self.lanes.alerts[tp.topic]].append(tp)
+            elif tp.topic in self.lanes.incidents:
+                by_partner_incidents[self.lanes.incidents[tp.topic]].append(tp)
+            else:
+                statuses.append(tp)
+        start = next(self._rotation) % max(len(self.lanes.partners), 1)
+        order = self.lanes.partners[start:] + self.lanes.partners[:start]
+        for partner in order:
+            await take(by_partner[partner], ALERT_SHARE)
+        await take(statuses, STATUS_SHARE)
+        alerts_found = any(tp.topic in self.lanes.alerts for tp in got)
+        # An alert pass commits alone, but never twice in a row: a partner flooding its alert
+        # topic must not stop every incident.
+        if alerts_found and not self._last_pass_alerts_only:
+            self._last_pass_alerts_only = True
+            return got
+        self._last_pass_alerts_only = False
+        for partner in order:
+            await take(by_partner_incidents[partner], INCIDENT_SHARE)
+        if got or not owned:
+            if not owned:
+                await asyncio.sleep(IDLE_WAIT_MS / 1000)
+            return got
+        return await consumer.getmany(timeout_ms=self._idle_wait_ms(), max_records=ALERT_SHARE)
+
+    def _idle_wait_ms(self) -> int:
+        deadline = self.state.next_deadline()
+        if deadline is None:
+            return IDLE_WAIT_MS
+        return max(0, min(IDLE_WAIT_MS, int((deadline - time.time()) * 1000) + 1))
+
+    # -- processing ---------------------------------------------------------------------------
+    def _process(self, message: ConsumerRecord, work: Pass) -> None:
+        inbound = Inbound(message.topic, message.partition, message.offset,
+                          message.key, message.value)
+        partition = message.partition
+
+        def lookup(event_id: str) -> Any:
+            return self.state.lookup(event_id, partition)
+
+        lane = self.lanes.lane_of(message.topic)
+        result: StageResult
+        if lane is not None:
+            try:
+                result = self.intake.handle(inbound, lookup)
+            except Exception:  # a bug must cost one message (dead-lettered), not the worker
+                log.exception("intake failed", extra={"source": inbound.coordinates_text})
+                result = self.intake.dead_letter(inbound, ReasonCode.INTERNAL_ERROR,
+                                                 "unexpected error in intake")
+            latency = time.time() - result.sent_at if result.sent_at else None
+            lane_name = lane.value.lower()
+            work.counted.append(lambda: metrics.record_intake(lane_name, result, latency))
+        else:
+            try:
+                result = self.status.handle(inbound, lookup)
+            except Exception:
+                log.exception("status relay failed", extra={"source": inbound.coordinates_text})
+                result = self.status.refuse(inbound, ReasonCode.INTERNAL_ERROR,
+                                            "unexpected error in status relay")
+            work.counted.append(lambda: metrics.record_status(result))
+        self._collect(result, partition, work)
+
+    def _collect(self, result: StageResult, partition: int, work: Pass) -> None:
+        for record in (result.related, result.record):
+            if record is not None:
+                work.outbound.append(self.state.put(record, partition))
+        work.outbound.extend(result.outbound)
+
+    def _escalate_due(self, passes: dict[int, Pass]) -> None:
+        now = time.time()
+        for event_id, partition in self.state.due(now):
+            record = self.state.lookup(event_id, partition)
+            request = Inbound(ESCALATION_TIMER, partition, 0, event_id.encode(), b"")
+            try:
+                result = self.escalation.handle(request, record)
+            except Exception:
+                log.exception("escalation failed", extra={"event_id": event_id})
+                continue  # asked again at the next pass
+            if result.record is None:  # no longer due (taken in charge, closed, cancelled)
+                self.state.deadlines.pop(event_id, None)
+                continue
+            work = passes[partition]
+            self._collect(result, partition, work)
+            work.counted.append(functools.partial(metrics.record_escalation, result))
+            log.info("alert escalated", extra={"event_id": event_id,
+                                               "late_s": round(now - (record.alert_deadline
+                                                                      if record and
+                                                                      record.alert_deadline
+                                                                      else now), 3)})
+
+    def open_alerts_by_unit(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for units in self.state.open_alert_units():
+            counts.update(units)
+        return counts
+
+    # -- transactions -------------------------------------------------------------------------
+    async def _commit(self, passes: dict[int, Pass]) -> None:
+        try:
+            await asyncio.gather(*(self._commit_one(p, work) for p, work in passes.items()))
+        except Exception:
+            _stop_process("a transaction failed: stopping the worker, its inputs will be "
+                          "processed again")
+        for work in passes.values():
+            self.committed.update(work.offsets)
+            for count in work.counted:
+                count()
+
+    async def _commit_one(self, partition: int, work: Pass) -> None:
+        producer = self._producers[partition]
+        await producer.begin_transaction()
+        sent: list[Awaitable[Any]] = []
+        for out in work.outbound:
+            sent.append(await producer.send(out.topic, out.value, key=out.key,
+                                            partition=out.partition))
+        if work.offsets:
+            await producer.send_offsets_to_transaction(work.offsets, self.group_id)
+        await asyncio.gather(*sent)
+        await producer.commit_transaction()
+
+    def _transactional_id(self, partition: int) -> str:
+        return f"{self.settings.app_id}-route-{partition}"
+
+    async def _start_producer(self, partition: int) -> None:
+        producer = AIOKafkaProducer(
+            **self.settings.kafka_options(),
+            transactional_id=self._transactional_id(partition),
+            transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=2,
+            max_request_size=self.settings.max_message_bytes * 16,
+        )
+        await producer.start()  # InitProducerId: fences the previous owner, aborts its txn
+        self._producers[partition] = producer
+
+    async def _close_producers(self, partitions: list[int]) -> None:
+        for p in partitions:
+            producer = self._producers.pop(p, None)
+            if producer is not None:
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+
+    # -- rebalances ---------------------------------------------------------------------------
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Every pass ends with its commit and holds the lock: once we have it, nothing is in
+        flight. State and producers stay until the assignment says what is still ours."""
+        async with self._lock:
+            self._rebalancing = True
+            self._generation += 1
+            self._owned = set()
+            log.info("partitions revoked", extra={"partitions": len(revoked)})
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        async with self._lock:
+            self._generation += 1
+            try:
+                await self._take_over(assigned)
+            except Exception:
+                _stop_process("could not take the assigned partitions over")
+
+    async def _take_over(self, assigned: set[TopicPartition]) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        numbers = {tp.partition for tp in assigned}
+        uneven = {t for t in {tp.topic for tp in assigned}
+                  if {tp.partition for tp in assigned if tp.topic == t} != numbers}
+        if uneven:  # co-partitioning broken (topics with different partition counts)
+            log.error("input topics are not co-partitioned", extra={"topics": sorted(uneven)})
+        gone = set(self._producers) - numbers
+        await self._close_producers(sorted(gone))
+        self.state.drop(gone)
+        new = sorted(numbers - set(self._producers))
+        started = time.monotonic()
+        await asyncio.gather(*(self._start_producer(p) for p in new))
+        fenced = time.monotonic()
+        restored = await self.state.restore(new)
+        restored_at = time.monotonic()
+        # Offsets read now are final (the previous owners are fenced): start from them.
+        # One OffsetFetch for all (the public committed() asks partition by partition).
+        committed = await consumer._coordinator.fetch_committed_offsets(assigned)
+        for tp in assigned:
+            meta = committed.get(tp)
+            if meta is None or meta.offset < 0:
+                # Never committed: from the start (a retention-deleted offset 0 falls back to
+                # the earliest, auto_offset_reset). seek_to_beginning() would wait for the
+                # fetcher, which does not run during a rebalance.
+                consumer.seek(tp, 0)
+            else:
+                consumer.seek(tp, meta.offset)
+                self.committed[tp] = meta.offset
+        for tp in list(self.committed):
+            if tp not in assigned:
+                del self.committed[tp]
+        self._owned = set(assigned)
+        self._rebalancing = False
+        log.info("partitions assigned", extra={
+            "partitions": sorted(numbers), "restored_entries": restored,
+            "open_alerts": len(self.state.deadlines),
+            "fence_s": round(fenced - started, 3), "restore_s": round(restored_at - fenced, 3),
+            "seek_s": round(time.monotonic() - restored_at, 3),
+        })
+
+    # -- observation --------------------------------------------------------------------------
+    async def partition_positions(self) -> tuple[dict[TopicPartition, int | None],
+                                                 dict[TopicPartition, int | None]]:
+        """(end offsets, committed offsets) of the partitions owned here, for the lag gauge."""
+        if self.consumer is None or not self._owned:
+            return {}, {}
+        owned = sorted(self._owned)
+        ends = await self.consumer.end_offsets(owned)
+        return dict(ends), {tp: self.committed.get(tp) for tp in owned}
