@@ -4,12 +4,14 @@
   (same partition number), await the batch's deliveries, next batch. No decoding at all: the
   practical limit of one Python process with aiokafka on this machine.
 * ``intake``: Vigie's ``IntakeProcessor`` in the same loop: decode, validate, dedupe (a dict
-  holding what the faust table would hold, in the same JSON form), locate, route, encode,
-  then send the routed copies and the acknowledgement. What is left between this and the faust
-  worker is faust itself (streams, table changelog, its producer path).
+  of ``EventRecord`` per event id, as the worker's ``EventState`` holds them), locate, route,
+  encode, then send the routed copies and the acknowledgement: the logic without the engine.
+  What is left between this and the worker (``vigie.workers.engine``) is the engine: one
+  Kafka transaction per partition and pass (begin, sends, offsets, commit), the state
+  changelog records, the lanes and per-partner shares, the escalation timer.
 
 Both read the partner topics from given offsets, handle ``--count`` records, flush and exit.
-``--profile out`` wraps the loop in pyinstrument (installed ad hoc, see docs/performance.md)
+``--profile out`` wraps the loop in pyinstrument (the ``bench`` extra, see docs/performance.md)
 and writes ``out.txt`` (flat, by self time) and ``out.html`` (call tree).
 
 Usage (the orchestrator in ``bench/kafka_bench.py`` runs it):
@@ -31,7 +33,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 PASSTHROUGH_TOPIC = "bench.passthrough.v1"
 
-#: The same producer settings as the faust worker (acks=all), aiokafka's defaults otherwise.
+#: acks=all as the worker's producers (which are also idempotent and transactional);
+#: aiokafka's defaults otherwise.
 PRODUCER_KW: dict[str, Any] = {"acks": "all", "max_request_size": 4 * 64 * 1024}
 CONSUMER_KW: dict[str, Any] = {
     "group_id": None,
@@ -91,11 +94,10 @@ async def intake(bootstrap: str, starts: dict[TopicPartition, int], count: int,
     loader_task = asyncio.create_task(loader.run())
     await loader.ready.wait()
     processor = IntakeProcessor(store, settings)
-    table: dict[str, dict[str, Any]] = {}
+    table: dict[str, EventRecord] = {}  # as EventState keeps them (without the changelog)
 
-    def lookup(event_id: str) -> EventRecord | None:  # as Pipeline.lookup does
-        data = table.get(event_id)
-        return EventRecord.from_json(data) if data else None
+    def lookup(event_id: str) -> EventRecord | None:
+        return table.get(event_id)
 
     consumer = await _consumer(bootstrap, starts)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_KW)
@@ -109,8 +111,9 @@ async def intake(bootstrap: str, starts: dict[TopicPartition, int], count: int,
                 for r in records:
                     inbound = Inbound(r.topic, r.partition, r.offset, r.key, r.value)
                     result = processor.handle(inbound, lookup)
-                    if result.record is not None:
-                        table[result.record.event_id] = result.record.to_json()
+                    for record in (result.related, result.record):  # as the engine does
+                        if record is not None:
+                            table[record.event_id] = record
                     for out in result.outbound:
                         futures.append(await producer.send(out.topic, out.value, key=out.key))
                 done += len(records)

@@ -11,6 +11,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+THROUGHPUT_RUNS = (("baseline: aiokafka passthrough", "baseline"),
+                   ("in-process IntakeProcessor (no engine)", "inproc"),
+                   ("worker ×1 (transactional engine)", "worker_1"),
+                   ("workers ×2", "worker_2"))
 
 
 def markdown(r: dict[str, Any]) -> str:
@@ -23,17 +27,16 @@ def markdown(r: dict[str, Any]) -> str:
         f"{r['events']:,} events of {r['avg_message_bytes']} bytes on average; "
         f"wall time {r['wall_seconds']} s.",
         "",
-        "| run | events/s | steady events/s | CPU µs/event | 1-core capacity/s "
+        "| run | events/s | / baseline | steady events/s | CPU µs/event | 1-core capacity/s "
         "| peak RSS MB | outputs counted | complete |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for name, key in (("baseline: aiokafka passthrough", "baseline"),
-                      ("in-process IntakeProcessor (aiokafka loop)", "inproc"),
-                      ("faust worker ×1", "worker_1"),
-                      ("faust workers ×2", "worker_2")):
+    base = r["baseline"]["eps"]
+    for name, key in THROUGHPUT_RUNS:
         s = r[key]
         lines.append(
-            f"| {name} | {s['eps']:,} | {s['eps_steady']:,} | {s['cpu_us_per_event']:,.0f} | "
+            f"| {name} | {s['eps']:,} | {s['eps'] / max(1, base):.3f} | {s['eps_steady']:,} | "
+            f"{s['cpu_us_per_event']:,.0f} | "
             f"{s.get('cpu_capacity_eps', 0):,} | {s['peak_rss_mb']:.0f} | "
             f"{s['outputs_counted']:,} | {'yes' if s['complete'] else 'no (time box)'} |"
         )
@@ -41,15 +44,22 @@ def markdown(r: dict[str, Any]) -> str:
     lb = " (lower bound)"
     lines += [
         "",
+        "Latency = publish → routed copy read by a `read_committed` consumer (its transaction "
+        "committed); in brackets, by the copy's record timestamp (the worker's send).",
+        "",
         "| latency run | p50 ms | p95 ms | p99 ms | max ms | routed / sent |",
         "|---|---:|---:|---:|---:|---|",
-        f"| {lat['offered_eps']:,.0f} events/s offered for the run | {lat['p50_ms']} | "
-        f"{lat['p95_ms']} | {lat['p99_ms']}{lb if lat.get('p99_lower_bound') else ''} | "
+        f"| {lat['offered_eps']:,.0f} events/s offered for the run | {lat['p50_ms']} "
+        f"({lat['p50_created_ms']}) | {lat['p95_ms']} | {lat['p99_ms']}"
+        f"{lb if lat.get('p99_lower_bound') else ''} ({lat['p99_created_ms']}) | "
         f"{lat['max_ms']} | {lat['routed']:,} / {lat['sent']:,} |",
-        f"| urgent alerts behind {al['backlog']:,} incidents | {al['p50_ms']} | | "
-        f"{al['p99_ms']}{lb if al.get('p99_lower_bound') else ''} | {al['max_ms']} | "
-        f"{al['alerts_routed']} / {al['alerts_sent']} (backlog left: "
+        f"| urgent alerts behind {al['backlog']:,} incidents | {al['p50_ms']} "
+        f"({al['p50_created_ms']}) | {al['p95_ms']} | "
+        f"{al['p99_ms']}{lb if al.get('p99_lower_bound') else ''} ({al['p99_created_ms']}) | "
+        f"{al['max_ms']} | {al['alerts_routed']} / {al['alerts_sent']} (backlog left: "
         f"{al['backlog_left_at_end']:,}) |",
+        "",
+        *flood_lines(r["flood"]),
         "",
         "| goal | measured | target | met |",
         "|---|---|---|---|",
@@ -58,6 +68,36 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(f"| {name} | {g['measured']} | {g['target']} | "
                      f"{'yes' if g['met'] else '**no**'} |")
     return "\n".join(lines) + "\n"
+
+
+def flood_lines(f: dict[str, Any]) -> list[str]:
+    q, fl = f["quiet"], f["flood"]
+    bad = fl["bad"]
+    lb = " (lower bound)"
+    rows = [
+        f"| {f['partner']}'s urgent alerts ({f['alert_rate']:g}/s), {f['partner']}'s "
+        f"{q['own_incidents']:,} incidents | alone | {q['p50_ms']} | "
+        f"{q['p99_ms']}{lb if q['p99_lower_bound'] else ''} | {q['max_ms']} | "
+        f"{q['alerts_routed']} / {q['alerts_sent']} | {q['own_incidents_eps']:,} | |",
+        f"| the same | {f['flooding_partner']} floods: {fl['flood_messages']:,} messages | "
+        f"{fl['p50_ms']} | {fl['p99_ms']}{lb if fl['p99_lower_bound'] else ''} | "
+        f"{fl['max_ms']} | {fl['alerts_routed']} / {fl['alerts_sent']} | "
+        f"{fl['own_incidents_eps']:,} | {fl['flood_left_at_window_end']:,} |",
+        f"| flood / alone | | {f['p50_ratio']}× | {f['p99_ratio']}× | | | "
+        f"{f['own_incidents_eps_ratio']}× | |",
+    ]
+    return [
+        "| flood run | other partner | alert p50 ms | alert p99 ms | max ms | routed / sent "
+        "| own incidents/s | flood left at window end |",
+        "|---|---|---:|---:|---:|---|---:|---:|",
+        *rows,
+        "",
+        f"Flood's bad messages: {bad['sent']:,} ({bad['oversized']} oversized of "
+        f"{' / '.join(str(k) for k in bad['oversized_kib'])} KiB, {bad['malformed']} "
+        f"malformed); {bad['handled']:,} rejected "
+        f"({bad['rejected_ack']:,} REJECTED acks, {bad['reason_as_expected']:,} with the "
+        f"expected reason code; {bad['dead_lettered']:,} also dead-lettered).",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
