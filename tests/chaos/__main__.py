@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.chaos.harness import ChaosConfig, env_guarantee, run_chaos
+from tests.chaos.harness import ChaosConfig, run_chaos
 from tests.integration.kafka_tools import free_port
 from vigie.broker.local import LocalBroker
 from vigie.settings import Settings
@@ -24,8 +24,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=30.0, help="feed messages per second")
     parser.add_argument("--poison-every", type=int, default=50,
                         help="one poison message after every N feed messages")
-    parser.add_argument("--guarantee", default=env_guarantee(),
-                        choices=["exactly_once", "at_least_once"])
     parser.add_argument("--graceful-broker-restart", action="store_true",
                         help="stop the broker gracefully instead of SIGKILL")
     parser.add_argument("--seed", type=int, default=1805)
@@ -34,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     config = ChaosConfig(events=args.events, kills=args.kills, rate=args.rate,
-                         poison_every=args.poison_every, guarantee=args.guarantee,
+                         poison_every=args.poison_every,
                          broker_crash=not args.graceful_broker_restart, seed=args.seed)
     tmp = Path(tempfile.mkdtemp(prefix="vigie-chaos-"))
     port, controller = free_port(), free_port()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from tests.integration.kafka_tools import WorkerProcess
 from vigie.broker.local import LocalBroker
@@ -65,7 +64,6 @@ class ChaosConfig:
     kills: int = 6
     rate: float = 30.0  # feed messages per second, steady
     poison_every: int = 50  # one poison message after every N feed messages
-    guarantee: str = "exactly_once"
     broker_crash: bool = True  # SIGKILL the broker (else a graceful stop) before its restart
     seed: int = 1805
     ready_timeout: float = 120.0
@@ -94,11 +92,12 @@ class Input:
 class ChaosReport:
     """The figures of one run; ``problems`` lists every broken invariant."""
 
-    guarantee: str
     inputs: int = 0
     feed: int = 0
     poison: int = 0
     publish_failures: int = 0
+    #: Offsets the broker acknowledged twice: records it acked, then lost in its crash.
+    offsets_reused: int = 0
     kills: int = 0
     worker_restarts: int = 0
     broker_restarts: int = 0
@@ -135,7 +134,6 @@ class ChaosReport:
     def rows(self) -> list[tuple[str, str]]:
         poison = ", ".join(f"{k} {self.poison_rejected[k]}" for k in POISON_KINDS)
         return [
-            ("processing guarantee", self.guarantee),
             ("events (feed + poison)", f"{self.inputs} ({self.feed} + {self.poison})"),
             ("worker kills (SIGKILL)", str(self.kills)),
             ("worker restarts", str(self.worker_restarts)),
@@ -154,6 +152,7 @@ class ChaosReport:
             ("dead-lettered (expected)", f"{self.dead_lettered} ({self.dead_letters_expected})"),
             ("poison rejected", poison),
             ("publish failures", str(self.publish_failures)),
+            ("offsets acked twice by the broker", str(self.offsets_reused)),
             ("wall time", f"{self.seconds:.0f} s"),
         ]
 
@@ -286,7 +285,7 @@ class Publisher(threading.Thread):
 # -- workers ----------------------------------------------------------------------------------
 @dataclass
 class ChaosWorker(WorkerProcess):
-    """A ``vigie worker`` run from a folder of its own (faust's data folder lands there)."""
+    """A ``vigie worker`` run from a folder of its own."""
 
     cwd: Path | None = None
 
@@ -328,7 +327,7 @@ class Chaos:
         })
         self.workers: list[ChaosWorker] = []
         self.started = 0
-        self.report = ChaosReport(guarantee=config.guarantee, workdir=str(workdir))
+        self.report = ChaosReport(workdir=str(workdir))
 
     @property
     def bootstrap(self) -> str:
@@ -339,8 +338,7 @@ class Chaos:
         worker = ChaosWorker(
             settings=self.settings, partners=self.partners,
             log_path=self.workdir / f"worker-{self.started}.log", cwd=self.workdir,
-            extra_env={"VIGIE_PROCESSING_GUARANTEE": self.config.guarantee,
-                       # No escalation during the run: only routing outcomes are counted.
+            extra_env={# No escalation during the run: only routing outcomes are counted.
                        "VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": "86400"},
         )
         worker.start(wait=False)
@@ -400,7 +398,7 @@ class Chaos:
         self.report.inputs = len(inputs)
         self.report.poison = sum(i.kind != "feed" for i in inputs)
         self.report.feed = len(inputs) - self.report.poison
-        self.say(f"chaos: {len(inputs)} inputs, guarantee {config.guarantee}, "
+        self.say(f"chaos: {len(inputs)} inputs, "
                  f"workdir {self.workdir}")
         first = self._new_worker()  # creates the topics
         self._ready(first, "first worker")
@@ -429,6 +427,11 @@ class Chaos:
             for worker in self.workers:
                 worker.stop()
         check(self.report, inputs, publisher.coordinates, outputs)
+        if self.report.unaccounted:
+            missing = missing_inputs(publisher.coordinates, outputs)
+            keys = {c: i.key for i, c in zip(inputs, publisher.coordinates, strict=True) if c}
+            self.report.problems += asyncio.run(
+                diagnose(self.bootstrap, self.settings.app_id, self.partners, missing[:5], keys))
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -497,6 +500,79 @@ async def collect(bootstrap: str, partners: list[str], inputs: list[Input],
     return out
 
 
+def missing_inputs(coordinates: list[Coordinates | None], outputs: Outputs) -> list[Coordinates]:
+    seen = {(a.source.topic, a.source.partition, a.source.offset)
+            for a in outputs.acks if a.status in ROUTING and a.source is not None}
+    return [c for c in coordinates if c is not None and c not in seen]
+
+
+async def diagnose(bootstrap: str, group: str, partners: list[str],
+                   missing: list[Coordinates],
+                   keys: dict[Coordinates, bytes | None]) -> list[str]:
+    """Where inputs without an outcome stand: still in their topic? behind or ahead of the
+    group's committed offset? and is an open transaction holding the acks back (LSO < HW)?"""
+    lines: list[str] = []
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
+                              enable_auto_commit=False, max_partition_fetch_bytes=MAX_READ)
+    await reader.start()
+    try:
+        for topic, partition, offset in missing:
+            tp = TopicPartition(topic, partition)
+            committed = await reader.committed(tp)
+            reader.assign([tp])
+            reader.seek(tp, offset)
+            batch = await reader.getmany(tp, timeout_ms=3000, max_records=1)
+            found = [r for r in batch.get(tp, []) if r.offset == offset]
+            same = bool(found) and found[0].key == keys.get((topic, partition, offset))
+            lines.append(f"  {topic}/{partition}/{offset}: in topic={bool(found)}, "
+                         f"same key as published={same}, group committed={committed}")
+    finally:
+        await reader.stop()
+    names = [topics.partner_acks(p) for p in partners]
+    tps = await partitions_of(bootstrap, names)
+    # Any ack about the missing inputs in the log, committed or not?
+    wanted = {f"{t}/{p}/{o}" for t, p, o in missing}
+    raw: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for level in ("read_uncommitted", "read_committed"):
+        scan = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                isolation_level=level, auto_offset_reset="earliest",
+                                max_partition_fetch_bytes=MAX_READ)
+        await scan.start()
+        try:
+            scan.assign(tps)
+            await scan.seek_to_beginning(*tps)
+            while True:
+                batch = await scan.getmany(timeout_ms=2000, max_records=5000)
+                if not batch:
+                    break
+                for records in batch.values():
+                    for record in records:
+                        ack = decode(record.value, Acknowledgement, max_bytes=MAX_READ)
+                        if ack.source is None:
+                            continue
+                        src = f"{ack.source.topic}/{ack.source.partition}/{ack.source.offset}"
+                        if src in wanted:
+                            raw[src].append((level, record.partition, record.offset))
+        finally:
+            await scan.stop()
+    for src in sorted(wanted):
+        lines.append(f"  acks in the log for {src}: {raw.get(src) or 'none'}")
+    ends: dict[str, dict[TopicPartition, int]] = {}
+    for level in ("read_committed", "read_uncommitted"):
+        probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                 isolation_level=level)
+        await probe.start()
+        try:
+            ends[level] = await probe.end_offsets(tps)
+        finally:
+            await probe.stop()
+    held = [f"{tp.topic}/{tp.partition} LSO {ends['read_committed'][tp]} < HW "
+            f"{ends['read_uncommitted'][tp]}" for tp in tps
+            if ends["read_committed"][tp] < ends["read_uncommitted"][tp]]
+    lines.append(f"  ack partitions held by an open transaction: {held or 'none'}")
+    return lines
+
+
 def _expected_status(expect: str) -> AckStatus:
     if expect.startswith("reject:"):
         return AckStatus.REJECTED
@@ -507,6 +583,8 @@ def _expected_status(expect: str) -> AckStatus:
 def check(report: ChaosReport, inputs: list[Input], coordinates: list[Coordinates | None],
           outputs: Outputs) -> None:
     """Fill the report's figures and problems from the raw outputs (nothing deduplicated)."""
+    known = [c for c in coordinates if c is not None]
+    report.offsets_reused = len(known) - len(set(known))
     by_source: dict[Coordinates, Input] = {c: i for i, c in zip(inputs, coordinates,
                                                                 strict=True) if c}
     acks_by_source: dict[Coordinates, list[Acknowledgement]] = defaultdict(list)
@@ -525,6 +603,8 @@ def check(report: ChaosReport, inputs: list[Input], coordinates: list[Coordinate
         got = acks_by_source.get(src, [])
         if not got:
             report.unaccounted += 1
+            if report.unaccounted <= 5:
+                report.problems.append(f"no terminal ack: {item.kind} {item.expect} at {src}")
             continue
         if len(got) > 1:
             report.duplicated_acks += len(got) - 1
@@ -596,10 +676,7 @@ def check(report: ChaosReport, inputs: list[Input], coordinates: list[Coordinate
 def run_chaos(broker: LocalBroker, config: ChaosConfig, workdir: Path,
               say: Callable[[str], None] = print) -> ChaosReport:
     """One chaos run on ``broker`` (it is crashed and restarted once); ``workdir`` keeps the
-    worker logs and faust's data folder."""
+    worker logs."""
     workdir.mkdir(parents=True, exist_ok=True)
     return Chaos(broker, config, workdir, say).run()
 
-
-def env_guarantee(default: str = "at_least_once") -> str:
-    return os.environ.get("VIGIE_PROCESSING_GUARANTEE", default)

@@ -5,8 +5,7 @@ workers are SIGKILLed (one while two workers share the partitions), a second wor
 and leaves, and the broker is SIGKILLed and restarted. Then, read_committed: exactly one
 terminal acknowledgement per input, exactly one routed copy per routing decision, no copy of
 anything not routed, every poison rejected with its reason and the unreadable ones
-dead-lettered with their bytes. ``VIGIE_PROCESSING_GUARANTEE`` picks the guarantee under
-test (default: the workers' default, exactly_once).
+dead-lettered with their bytes.
 """
 
 from __future__ import annotations
@@ -15,21 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.harness import ChaosConfig, env_guarantee, run_chaos
+from tests.chaos.harness import ChaosConfig, run_chaos
 from vigie.broker.local import LocalBroker
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.xfail(
-    reason="known: neither faust guarantee holds under SIGKILL + broker crash yet "
-    "(exactly_once: duplicates and wrong outcomes; at_least_once: duplicates with the same "
-    "ids and a few inputs unaccounted); figures printed, see docs/reliability.md",
-    strict=False,
-)
 def test_chaos_short(broker: LocalBroker, tmp_path: Path) -> None:
     config = ChaosConfig(events=1500, kills=3, rate=30.0, poison_every=50,
-                         guarantee=env_guarantee(), settle_timeout=120.0, settle=3.0)
+                         settle_timeout=120.0, settle=3.0)
     report = run_chaos(broker, config, tmp_path)
     print("\n" + report.table())
     assert report.kills >= 3 and report.broker_restarts == 1 and report.rebalances >= 2

@@ -74,12 +74,6 @@ def _wait_for_split(workers: list[WorkerProcess], inputs: set[str], partitions: 
     raise AssertionError(f"partitions never split cleanly: {owned}")
 
 
-@pytest.mark.xfail(
-    reason="known, intermittent: after the two-worker rebalance a few events (3 of 400 in 1 "
-    "of 6 runs) were not processed within 150 s, with no error logged (a faust consumer "
-    "stall, faust #175/#532, suspected); the split and no-duplicate checks pass otherwise",
-    strict=False,
-)
 def test_two_workers_split_partitions_without_duplicates(  # type: ignore[no-untyped-def]
     start_worker, kafka_settings, partners
 ) -> None:

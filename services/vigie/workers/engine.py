@@ -180,7 +180,8 @@ class RoutingEngine:
         batch = await self._fetch()
         async with self._lock:
             if generation != self._generation or self._rebalancing:
-                return  # fetched across a rebalance: read again from the committed offsets
+                self._rewind()
+                return
             passes: dict[int, Pass] = defaultdict(Pass)
             for tp, records in batch.items():
                 if tp not in self._owned:
@@ -192,6 +193,20 @@ class RoutingEngine:
             self._escalate_due(passes)
             if passes:
                 await self._commit(passes)
+
+    def _rewind(self) -> None:
+        """Drop a batch fetched across a rebalance, and read it again.
+
+        The consumer counts drained records as consumed: a batch drained after the new
+        assignment's seek would otherwise be skipped. Nothing was processed since the
+        take-over (this pass is the first to hold the lock), so the committed offsets are
+        exactly where to resume. During a rebalance, the coming assignment seeks instead."""
+        if self._rebalancing or self.consumer is None:
+            return
+        for tp in self._owned:
+            offset = self.committed.get(tp)
+            if offset is not None:
+                self.consumer.seek(tp, offset)
 
     # -- fetching -----------------------------------------------------------------------------
     async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
@@ -356,11 +371,16 @@ class RoutingEngine:
     # -- rebalances ---------------------------------------------------------------------------
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
         """Every pass ends with its commit and holds the lock: once we have it, nothing is in
-        flight. State and producers stay until the assignment says what is still ours."""
+        flight. State and producers go: a worker dropped from the group (a long broker outage)
+        may get a partition back that another worker changed meanwhile, so the assignment
+        always fences and restores afresh."""
         async with self._lock:
             self._rebalancing = True
             self._generation += 1
             self._owned = set()
+            await self._close_producers(list(self._producers))
+            self.state.drop(self.state.partitions)
+            self.committed.clear()
             log.info("partitions revoked", extra={"partitions": len(revoked)})
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
@@ -379,10 +399,7 @@ class RoutingEngine:
                   if {tp.partition for tp in assigned if tp.topic == t} != numbers}
         if uneven:  # co-partitioning broken (topics with different partition counts)
             log.error("input topics are not co-partitioned", extra={"topics": sorted(uneven)})
-        gone = set(self._producers) - numbers
-        await self._close_producers(sorted(gone))
-        self.state.drop(gone)
-        new = sorted(numbers - set(self._producers))
+        new = sorted(numbers)
         started = time.monotonic()
         await asyncio.gather(*(self._start_producer(p) for p in new))
         fenced = time.monotonic()
@@ -398,12 +415,10 @@ class RoutingEngine:
                 # the earliest, auto_offset_reset). seek_to_beginning() would wait for the
                 # fetcher, which does not run during a rebalance.
                 consumer.seek(tp, 0)
+                self.committed[tp] = 0  # for the lag gauge: everything is still to read
             else:
                 consumer.seek(tp, meta.offset)
                 self.committed[tp] = meta.offset
-        for tp in list(self.committed):
-            if tp not in assigned:
-                del self.committed[tp]
         self._owned = set(assigned)
         self._rebalancing = False
         log.info("partitions assigned", extra={
