@@ -64,8 +64,8 @@ log = logging.getLogger("vigie.worker")
 #: Records taken per partner and pass. A pass costs about (shares x partners) x 150 µs of
 #: processing plus one transaction commit: this bounds how long an alert waits behind
 #: incidents (one pass) while keeping passes large enough for throughput.
-ALERT_SHARE = 100
-INCIDENT_SHARE = 100
+ALERT_SHARE = 16
+INCIDENT_SHARE = 64
 STATUS_SHARE = 400
 #: Longest idle wait for input; a due alert deadline shortens it.
 IDLE_WAIT_MS = 500
