@@ -67,6 +67,9 @@ log = logging.getLogger("vigie.worker")
 ALERT_SHARE = 16
 INCIDENT_SHARE = 64
 STATUS_SHARE = 400
+#: Processing time after which a pass takes no more incidents: an alert arriving meanwhile
+#: waits at most about this long (plus the commit) before its own pass.
+PASS_BUDGET_SECONDS = 0.1
 #: Longest idle wait for input; a due alert deadline shortens it.
 IDLE_WAIT_MS = 500
 #: A transaction open longer than this is aborted by the broker (the worker then restarts).
@@ -134,6 +137,9 @@ class RoutingEngine:
         self.lanes = Lanes(settings.partners, sorted(store.snapshot().units))
         self.group_id = settings.app_id
         self.consumer: AIOKafkaConsumer | None = None
+        #: The urgent lane's own fetcher: the alert partitions this worker owns, assigned
+        #: by hand (the group consumer owns them too, paused, for assignment and offsets).
+        self.alert_reader: AIOKafkaConsumer | None = None
         self._producers: dict[int, AIOKafkaProducer] = {}
         self._owned: set[TopicPartition] = set()
         #: Bumped by every rebalance: a batch fetched before one is dropped, not processed.
@@ -165,6 +171,15 @@ class RoutingEngine:
             heartbeat_interval_ms=1_000,
             max_partition_fetch_bytes=256 * 1024,
         )
+        self.alert_reader = AIOKafkaConsumer(
+            **self.settings.kafka_options(),
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_partition_fetch_bytes=256 * 1024,
+        )
+        await self.alert_reader.start()
         await self.consumer.start()
         self.consumer.subscribe(self.lanes.inputs, listener=_Rebalance(self))
         try:
@@ -173,7 +188,13 @@ class RoutingEngine:
         finally:
             async with self._lock:
                 await self.consumer.stop()
+                await self.alert_reader.stop()
                 await self._close_producers(list(self._producers))
+
+    def _reader_for(self, tp: TopicPartition) -> AIOKafkaConsumer:
+        reader = self.alert_reader if tp.topic in self.lanes.alerts else self.consumer
+        assert reader is not None
+        return reader
 
     async def run_pass(self) -> None:
         generation = self._generation
@@ -183,13 +204,23 @@ class RoutingEngine:
                 self._rewind()
                 return
             passes: dict[int, Pass] = defaultdict(Pass)
+            started = time.monotonic()
+            # Alerts and statuses come first in the batch (see _fetch); incidents stop once the
+            # pass has used its time budget, and the rest is read again by the next pass.
             for tp, records in batch.items():
                 if tp not in self._owned:
                     continue
-                work = passes[tp.partition]
+                incidents = tp.topic in self.lanes.incidents
+                done = 0
                 for record in records:
-                    self._process(record, work)
-                work.offsets[tp] = records[-1].offset + 1
+                    if incidents and time.monotonic() - started > PASS_BUDGET_SECONDS:
+                        break
+                    self._process(record, passes[tp.partition])
+                    done += 1
+                if done:
+                    passes[tp.partition].offsets[tp] = records[done - 1].offset + 1
+                if done < len(records):
+                    self._reader_for(tp).seek(tp, records[done].offset)
             self._escalate_due(passes)
             if passes:
                 await self._commit(passes)
@@ -206,19 +237,20 @@ class RoutingEngine:
         for tp in self._owned:
             offset = self.committed.get(tp)
             if offset is not None:
-                self.consumer.seek(tp, offset)
+                self._reader_for(tp).seek(tp, offset)
 
     # -- fetching -----------------------------------------------------------------------------
     async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
         """Alerts and statuses first; incidents by equal shares per partner (see module doc)."""
-        consumer = self.consumer
-        assert consumer is not None
+        consumer, alert_reader = self.consumer, self.alert_reader
+        assert consumer is not None and alert_reader is not None
         owned = sorted(self._owned)
         got: dict[TopicPartition, list[ConsumerRecord]] = {}
 
         async def take(tps: list[TopicPartition], share: int) -> None:
             if tps:
-                got.update(await consumer.getmany(*tps, timeout_ms=0, max_records=share))
+                reader = self._reader_for(tps[0])
+                got.update(await reader.getmany(*tps, timeout_ms=0, max_records=share))
 
         by_partner: dict[str, list[TopicPartition]] = defaultdict(list)
         by_partner_incidents: dict[str, list[TopicPartition]] = defaultdict(list)
@@ -248,7 +280,31 @@ class RoutingEngine:
             if not owned:
                 await asyncio.sleep(IDLE_WAIT_MS / 1000)
             return got
-        return await consumer.getmany(timeout_ms=self._idle_wait_ms(), max_records=ALERT_SHARE)
+        return await self._wait_for_input([tp for tps in by_partner.values() for tp in tps])
+
+    async def _wait_for_input(
+        self, alert_tps: list[TopicPartition]
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        """Idle: wait on both fetchers; whichever has records first ends the wait.
+
+        The other wait is cancelled at its await point, before it drains anything, so no
+        record is lost (its records stay buffered for the next pass)."""
+        consumer, alert_reader = self.consumer, self.alert_reader
+        assert consumer is not None and alert_reader is not None
+        wait = self._idle_wait_ms()
+        waits = [asyncio.ensure_future(consumer.getmany(timeout_ms=wait,
+                                                        max_records=INCIDENT_SHARE))]
+        if alert_tps:
+            waits.append(asyncio.ensure_future(
+                alert_reader.getmany(*alert_tps, timeout_ms=wait, max_records=ALERT_SHARE)))
+        _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        got: dict[TopicPartition, list[ConsumerRecord]] = {}
+        for task in waits:
+            with contextlib.suppress(asyncio.CancelledError):
+                got.update(await task)
+        return got
 
     def _idle_wait_ms(self) -> int:
         deadline = self.state.next_deadline()
@@ -408,16 +464,22 @@ class RoutingEngine:
         # Offsets read now are final (the previous owners are fenced): start from them.
         # One OffsetFetch for all (the public committed() asks partition by partition).
         committed = await consumer._coordinator.fetch_committed_offsets(assigned)
+        # The urgent lane reads through its own fetcher, so that megabytes of incidents in
+        # the group consumer's fetches never hold an alert back: pause them there.
+        alert_tps = [tp for tp in assigned if tp.topic in self.lanes.alerts]
+        consumer.pause(*alert_tps)
+        assert self.alert_reader is not None
+        self.alert_reader.assign(alert_tps)
         for tp in assigned:
             meta = committed.get(tp)
             if meta is None or meta.offset < 0:
                 # Never committed: from the start (a retention-deleted offset 0 falls back to
                 # the earliest, auto_offset_reset). seek_to_beginning() would wait for the
                 # fetcher, which does not run during a rebalance.
-                consumer.seek(tp, 0)
+                self._reader_for(tp).seek(tp, 0)
                 self.committed[tp] = 0  # for the lag gauge: everything is still to read
             else:
-                consumer.seek(tp, meta.offset)
+                self._reader_for(tp).seek(tp, meta.offset)
                 self.committed[tp] = meta.offset
         self._owned = set(assigned)
         self._rebalancing = False
