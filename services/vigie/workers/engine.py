@@ -19,10 +19,12 @@ transactional id is per partition number (``<app_id>-route-<p>``), the classic "
 per input partition" scheme: whoever takes ``p`` over fences the previous owner, even a live
 zombie, before it restores the state (aiokafka has no KIP-447 group fencing).
 
-**Lanes.** Each pass drains the urgent alerts (and force statuses) first, each partner
-getting an equal share; a pass that found alerts commits them alone, before any incident.
-Incidents follow, again an equal share per partner, so a partner flooding its topics only
-delays itself (docs/reliability.md, the flood measurement in ``bench``).
+**Lanes.** Alerts have a fetcher of their own (``alert_reader``: the group consumer keeps
+their partitions, paused, for the assignment and the offsets). Each pass drains the urgent
+alerts (and force statuses) first, each partner getting an equal share; a pass that found
+alerts commits them alone, before any incident. Incidents follow, again an equal share per
+partner and at most ``PASS_BUDGET_SECONDS`` of processing, so a partner flooding its topics
+mostly delays itself (docs/reliability.md, the flood measurement in ``bench``).
 
 **Escalation.** Alert deadlines live in the state; each pass escalates the due ones of the
 partitions owned here, in the same transaction as that partition's other work, so a take in
