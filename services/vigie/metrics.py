@@ -41,6 +41,12 @@ REFERENCE_UPDATES = Counter(
     "vigie_reference_updates", "Reference records applied from ref topics", ["topic"]
 )
 WORKER_READY = Gauge("vigie_worker_ready", "1 once reference data and tables are loaded")
+PASS_COMMIT = Histogram(
+    "vigie_pass_commit_seconds",
+    "Time to commit one pass's Kafka transactions (one per partition number, in parallel): "
+    "what an alert fetched during a pass waits for, on top of the pass itself",
+    buckets=LATENCY_BUCKETS,
+)
 
 # -- reference data -------------------------------------------------------------------------
 # The timestamp is what Prometheus prefers (age = time() - it); the age gauge is computed at

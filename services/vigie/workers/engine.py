@@ -381,8 +381,10 @@ class RoutingEngine:
 
     # -- transactions -------------------------------------------------------------------------
     async def _commit(self, passes: dict[int, Pass]) -> None:
+        started = time.monotonic()
         try:
             await asyncio.gather(*(self._commit_one(p, work) for p, work in passes.items()))
+            metrics.PASS_COMMIT.observe(time.monotonic() - started)
         except Exception:
             _stop_process("a transaction failed: stopping the worker, its inputs will be "
                           "processed again")
