@@ -1,0 +1,67 @@
+"""The urgent lane overtakes an incident backlog (issue: "no incident backlog delays them").
+
+6,000 incidents wait in the partners' topics before the worker starts; ten urgent alerts
+are published once it is ready. The worker's own send times (the acknowledgements' record
+timestamps, one clock) say how many incidents it had answered when the last alert was
+answered: the alerts must not have waited for the backlog. Everything is then checked to
+end in exactly one acknowledgement, the alerts' copies on the unit alert topics.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.integration.kafka_tools import consume, produce, run
+from tests.integration.scenarios import COMMUNES, incident, record_for
+from vigie.contracts import topics
+from vigie.contracts.codec import decode
+from vigie.contracts.enums import AckStatus, Category
+from vigie.contracts.models import Acknowledgement, RoutedEvent
+from vigie.reference.snapshot import ReferenceStore
+from vigie.workers.provision import ensure_topics
+
+pytestmark = pytest.mark.integration
+
+BACKLOG = 6000
+ALERTS = 10
+
+
+def test_alerts_overtake_an_incident_backlog(  # type: ignore[no-untyped-def]
+    start_worker, kafka_settings, partners
+) -> None:
+    units = sorted(ReferenceStore.with_defaults().snapshot().units)
+    settings = kafka_settings.model_copy(update={"partners": partners})
+    run(ensure_topics(settings, units))
+    backlog = [incident(partners[i % 2], COMMUNES[i % len(COMMUNES)]) for i in range(BACKLOG)]
+    assert run(produce(settings.bootstrap_servers, [record_for(e) for e in backlog])) == BACKLOG
+
+    start_worker()
+    time.sleep(0.5)
+    alerts = [incident(partners[i % 2], COMMUNES[i % len(COMMUNES)],
+                       category=Category.STAFF_AGGRESSION) for i in range(ALERTS)]
+    alert_records = [(topics.partner_alerts(e.partner_id), key, value)
+                     for e in alerts for _, key, value in [record_for(e)]]
+    assert run(produce(settings.bootstrap_servers, alert_records)) == ALERTS
+
+    acks_topics = {topics.partner_acks(p) for p in partners}
+    alert_topics = [topics.unit_alerts(u) for u in units]
+    found = run(consume(
+        settings.bootstrap_servers, [*acks_topics, *alert_topics],
+        until=lambda rs: sum(r.topic in acks_topics for r in rs) >= BACKLOG + ALERTS,
+        timeout=240, settle=2.0,
+    ))
+    acks = [(r.timestamp, decode(r.value, Acknowledgement)) for r in found
+            if r.topic in acks_topics]
+    alert_ids = {e.event_id for e in alerts}
+    assert len(acks) == BACKLOG + ALERTS
+    assert {a.status for _, a in acks} == {AckStatus.ROUTED}
+    assert {a.event_id for _, a in acks} == alert_ids | {e.event_id for e in backlog}
+    copies = [decode(r.value, RoutedEvent) for r in found if r.topic in alert_topics]
+    assert {c.event.event_id for c in copies if c.event.partner_id in partners} == alert_ids
+
+    last_alert = max(ts for ts, a in acks if a.event_id in alert_ids)
+    answered_before = sum(ts < last_alert for ts, a in acks if a.event_id not in alert_ids)
+    print(f"incidents answered before the last alert: {answered_before} of {BACKLOG}")
+    assert answered_before < BACKLOG / 4, answered_before
