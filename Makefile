@@ -43,7 +43,7 @@ bench: $(STAMP) ## Benchmarks against the local broker (writes bench/results/lat
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
-chaos: $(STAMP) ## Chaos run: 10,000 events, 6 worker SIGKILLs, a broker crash, poison (~10 min)
+chaos: $(STAMP) ## Chaos run: 10,000 events, 6 worker SIGKILLs, a broker crash, poison (~6 min)
 	$(BIN)/python -m tests.chaos --events 10000 --kills 6 $(CHAOS_ARGS)
 
 broker-start: $(STAMP) ## Start the local Kafka broker in the background
