@@ -26,11 +26,6 @@ alerts commits them alone, before any incident. Incidents follow, again an equal
 partner and at most ``PASS_BUDGET_SECONDS`` of processing, so a partner flooding its topics
 mostly delays itself (docs/reliability.md, the flood measurement in ``bench``).
 
-**Pipelining.** A pass is processed while the previous pass's transactions commit; its own
-commit waits for them (transactions of a producer are sequential), and a rebalance or a stop
-waits for the commit in flight. A failed commit stops the process, so a pass processed on top
-of it is never committed.
-
 **Escalation.** Alert deadlines live in the state; each pass escalates the due ones of the
 partitions owned here, in the same transaction as that partition's other work, so a take in
 charge and an escalation can never both win, and a crash loses no timer.
@@ -77,9 +72,6 @@ STATUS_SHARE = 400
 #: Processing time after which a pass takes no more incidents: an alert arriving meanwhile
 #: waits at most about this long (plus the commit) before its own pass.
 PASS_BUDGET_SECONDS = 0.1
-#: Records processed between two yields to the event loop, so that the previous pass's
-#: commit (network round trips) progresses while this pass is processed.
-YIELD_EVERY = 32
 #: Longest idle wait for input; a due alert deadline shortens it.
 IDLE_WAIT_MS = 500
 #: A transaction open longer than this is aborted by the broker (the worker then restarts).
@@ -159,8 +151,6 @@ class RoutingEngine:
         self._stopping = asyncio.Event()
         #: Next offset to read per partition, as committed in the last transaction.
         self.committed: dict[TopicPartition, int] = {}
-        #: The previous pass's commit, still running while the next pass is processed.
-        self._inflight: asyncio.Future[None] | None = None
         self._rotation = itertools.count()
         self._last_pass_alerts_only = False
 
@@ -199,7 +189,6 @@ class RoutingEngine:
                 await self.run_pass()
         finally:
             async with self._lock:
-                await self._settle()
                 await self.consumer.stop()
                 await self.alert_reader.stop()
                 await self._close_producers(list(self._producers))
@@ -230,24 +219,13 @@ class RoutingEngine:
                         break
                     self._process(record, passes[tp.partition])
                     done += 1
-                    if done % YIELD_EVERY == 0:
-                        await asyncio.sleep(0)  # let the previous pass's commit progress
                 if done:
                     passes[tp.partition].offsets[tp] = records[done - 1].offset + 1
                 if done < len(records):
                     self._reader_for(tp).seek(tp, records[done].offset)
             self._escalate_due(passes)
-            # Pipelined: this pass was processed while the previous one committed; its own
-            # commit runs during the next pass. Transactions stay one after the other.
-            await self._settle()
             if passes:
-                self._inflight = asyncio.ensure_future(self._commit(passes))
-
-    async def _settle(self) -> None:
-        """Wait for the commit in flight (a failed one has already stopped the process)."""
-        if self._inflight is not None:
-            inflight, self._inflight = self._inflight, None
-            await inflight
+                await self._commit(passes)
 
     def _rewind(self) -> None:
         """Drop a batch fetched across a rebalance, and read it again.
@@ -457,7 +435,6 @@ class RoutingEngine:
         may get a partition back that another worker changed meanwhile, so the assignment
         always fences and restores afresh."""
         async with self._lock:
-            await self._settle()
             self._rebalancing = True
             self._generation += 1
             self._owned = set()
