@@ -367,11 +367,9 @@ class RoutingEngine:
             work = passes[partition]
             self._collect(result, partition, work)
             work.counted.append(functools.partial(metrics.record_escalation, result))
-            log.info("alert escalated", extra={"event_id": event_id,
-                                               "late_s": round(now - (record.alert_deadline
-                                                                      if record and
-                                                                      record.alert_deadline
-                                                                      else now), 3)})
+            # Due implies a record with a deadline (EscalationProcessor.due).
+            late = now - (record.alert_deadline or now) if record else 0.0
+            log.info("alert escalated", extra={"event_id": event_id, "late_s": round(late, 3)})
 
     def open_alerts_by_unit(self) -> Counter[str]:
         counts: Counter[str] = Counter()
