@@ -59,7 +59,7 @@ from vigie.pipeline.messages import Inbound, Outbound, StageResult
 from vigie.pipeline.status import StatusProcessor
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
-from vigie.workers.state import EventState
+from vigie.workers.state import READER_OPTIONS, EventState
 
 log = logging.getLogger("vigie.worker")
 
@@ -106,6 +106,34 @@ class Lanes:
             return Lane.INCIDENT
         return None
 
+    def split(self, owned: set[TopicPartition]) -> Owned:
+        """The owned partitions as each pass takes them, worked out once per assignment."""
+        alerts: dict[str, list[TopicPartition]] = defaultdict(list)
+        incidents: dict[str, list[TopicPartition]] = defaultdict(list)
+        statuses: list[TopicPartition] = []
+        for tp in sorted(owned):
+            if tp.topic in self.alerts:
+                alerts[self.alerts[tp.topic]].append(tp)
+            elif tp.topic in self.incidents:
+                incidents[self.incidents[tp.topic]].append(tp)
+            else:
+                statuses.append(tp)
+        return Owned(frozenset(owned), dict(alerts), dict(incidents), statuses)
+
+
+@dataclass(frozen=True)
+class Owned:
+    """The partitions this worker owns, by lane and partner (empty during a rebalance)."""
+
+    all: frozenset[TopicPartition] = frozenset()
+    alerts_by_partner: dict[str, list[TopicPartition]] = field(default_factory=dict)
+    incidents_by_partner: dict[str, list[TopicPartition]] = field(default_factory=dict)
+    statuses: list[TopicPartition] = field(default_factory=list)
+
+    @property
+    def alerts(self) -> list[TopicPartition]:
+        return [tp for tps in self.alerts_by_partner.values() for tp in tps]
+
 
 @dataclass
 class Pass:
@@ -143,7 +171,7 @@ class RoutingEngine:
         #: by hand (the group consumer owns them too, paused, for assignment and offsets).
         self.alert_reader: AIOKafkaConsumer | None = None
         self._producers: dict[int, AIOKafkaProducer] = {}
-        self._owned: set[TopicPartition] = set()
+        self._owned = Owned()
         #: Bumped by every rebalance: a batch fetched before one is dropped, not processed.
         self._generation = 0
         self._lock = asyncio.Lock()
@@ -156,7 +184,7 @@ class RoutingEngine:
 
     # -- lifecycle ----------------------------------------------------------------------------
     def is_ready(self) -> bool:
-        return not self._rebalancing and bool(self._owned)
+        return not self._rebalancing and bool(self._owned.all)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -164,21 +192,15 @@ class RoutingEngine:
     async def run(self) -> None:
         self.consumer = AIOKafkaConsumer(
             **self.settings.kafka_options(),
+            **READER_OPTIONS,
             group_id=self.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
             partition_assignment_strategy=(RangePartitionAssignor,),
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
             max_partition_fetch_bytes=256 * 1024,
         )
         self.alert_reader = AIOKafkaConsumer(
-            **self.settings.kafka_options(),
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            isolation_level="read_committed",
+            **self.settings.kafka_options(), **READER_OPTIONS, group_id=None,
             max_partition_fetch_bytes=256 * 1024,
         )
         await self.alert_reader.start()
@@ -210,7 +232,7 @@ class RoutingEngine:
             # Alerts and statuses come first in the batch (see _fetch); incidents stop once the
             # pass has used its time budget, and the rest is read again by the next pass.
             for tp, records in batch.items():
-                if tp not in self._owned:
+                if tp not in self._owned.all:
                     continue
                 incidents = tp.topic in self.lanes.incidents
                 done = 0
@@ -236,7 +258,7 @@ class RoutingEngine:
         exactly where to resume. During a rebalance, the coming assignment seeks instead."""
         if self._rebalancing or self.consumer is None:
             return
-        for tp in self._owned:
+        for tp in self._owned.all:
             offset = self.committed.get(tp)
             if offset is not None:
                 self._reader_for(tp).seek(tp, offset)
@@ -246,7 +268,7 @@ class RoutingEngine:
         """Alerts and statuses first; incidents by equal shares per partner (see module doc)."""
         consumer, alert_reader = self.consumer, self.alert_reader
         assert consumer is not None and alert_reader is not None
-        owned = sorted(self._owned)
+        owned = self._owned
         got: dict[TopicPartition, list[ConsumerRecord]] = {}
 
         async def take(tps: list[TopicPartition], share: int) -> None:
@@ -254,21 +276,11 @@ class RoutingEngine:
                 reader = self._reader_for(tps[0])
                 got.update(await reader.getmany(*tps, timeout_ms=0, max_records=share))
 
-        by_partner: dict[str, list[TopicPartition]] = defaultdict(list)
-        by_partner_incidents: dict[str, list[TopicPartition]] = defaultdict(list)
-        statuses = []
-        for tp in owned:
-            if tp.topic in self.lanes.alerts:
-                by_partner[self.lanes.alerts[tp.topic]].append(tp)
-            elif tp.topic in self.lanes.incidents:
-                by_partner_incidents[self.lanes.incidents[tp.topic]].append(tp)
-            else:
-                statuses.append(tp)
         start = next(self._rotation) % max(len(self.lanes.partners), 1)
         order = self.lanes.partners[start:] + self.lanes.partners[:start]
         for partner in order:
-            await take(by_partner[partner], ALERT_SHARE)
-        await take(statuses, STATUS_SHARE)
+            await take(owned.alerts_by_partner.get(partner, []), ALERT_SHARE)
+        await take(owned.statuses, STATUS_SHARE)
         alerts_found = any(tp.topic in self.lanes.alerts for tp in got)
         # An alert pass commits alone, but never twice in a row: a partner flooding its alert
         # topic must not stop every incident.
@@ -277,12 +289,12 @@ class RoutingEngine:
             return got
         self._last_pass_alerts_only = False
         for partner in order:
-            await take(by_partner_incidents[partner], INCIDENT_SHARE)
-        if got or not owned:
-            if not owned:
+            await take(owned.incidents_by_partner.get(partner, []), INCIDENT_SHARE)
+        if got or not owned.all:
+            if not owned.all:
                 await asyncio.sleep(IDLE_WAIT_MS / 1000)
             return got
-        return await self._wait_for_input([tp for tps in by_partner.values() for tp in tps])
+        return await self._wait_for_input(owned.alerts)
 
     async def _wait_for_input(
         self, alert_tps: list[TopicPartition]
@@ -435,7 +447,7 @@ class RoutingEngine:
         async with self._lock:
             self._rebalancing = True
             self._generation += 1
-            self._owned = set()
+            self._owned = Owned()
             await self._close_producers(list(self._producers))
             self.state.drop(self.state.partitions)
             self.committed.clear()
@@ -468,10 +480,10 @@ class RoutingEngine:
         committed = await consumer._coordinator.fetch_committed_offsets(assigned)
         # The urgent lane reads through its own fetcher, so that megabytes of incidents in
         # the group consumer's fetches never hold an alert back: pause them there.
-        alert_tps = [tp for tp in assigned if tp.topic in self.lanes.alerts]
-        consumer.pause(*alert_tps)
+        owned = self.lanes.split(assigned)
+        consumer.pause(*owned.alerts)
         assert self.alert_reader is not None
-        self.alert_reader.assign(alert_tps)
+        self.alert_reader.assign(owned.alerts)
         for tp in assigned:
             meta = committed.get(tp)
             if meta is None or meta.offset < 0:
@@ -483,7 +495,7 @@ class RoutingEngine:
             else:
                 self._reader_for(tp).seek(tp, meta.offset)
                 self.committed[tp] = meta.offset
-        self._owned = set(assigned)
+        self._owned = owned
         self._rebalancing = False
         log.info("partitions assigned", extra={
             "partitions": sorted(numbers), "restored_entries": restored,
@@ -496,8 +508,8 @@ class RoutingEngine:
     async def partition_positions(self) -> tuple[dict[TopicPartition, int | None],
                                                  dict[TopicPartition, int | None]]:
         """(end offsets, committed offsets) of the partitions owned here, for the lag gauge."""
-        if self.consumer is None or not self._owned:
+        if self.consumer is None or not self._owned.all:
             return {}, {}
-        owned = sorted(self._owned)
+        owned = sorted(self._owned.all)
         ends = await self.consumer.end_offsets(owned)
         return dict(ends), {tp: self.committed.get(tp) for tp in owned}

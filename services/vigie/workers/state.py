@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -21,6 +22,14 @@ from vigie.pipeline.messages import EventRecord, Outbound
 from vigie.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: Every consumer of the worker reads committed records only and commits nothing itself
+#: (offsets go with the transactions): the engine's two and the state restore.
+READER_OPTIONS: dict[str, Any] = {
+    "enable_auto_commit": False,
+    "auto_offset_reset": "earliest",
+    "isolation_level": "read_committed",
+}
 
 
 def changelog_topic(settings: Settings) -> str:
@@ -90,10 +99,8 @@ class EventState:
             return 0
         consumer = AIOKafkaConsumer(
             **self._settings.kafka_options(),
+            **READER_OPTIONS,
             group_id=None,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 << 20,
         )
         await consumer.start()

@@ -63,3 +63,19 @@ def test_lanes_know_each_input_topic() -> None:
         topics.partner_alerts("clesence"), topics.partner_incidents("clesence"),
         topics.unit_status("pn-csp-creil"),
     }
+
+
+def test_split_groups_owned_partitions_by_lane_and_partner() -> None:
+    from aiokafka import TopicPartition
+
+    lanes = Lanes(["opac-oise", "clesence"], ["pn-csp-creil"])
+    owned = {TopicPartition(t, p) for p in (0, 1) for t in lanes.inputs}
+    split = lanes.split(owned)
+    assert split.all == owned
+    assert split.alerts_by_partner["clesence"] == [
+        TopicPartition(topics.partner_alerts("clesence"), p) for p in (0, 1)]
+    assert split.incidents_by_partner["opac-oise"] == [
+        TopicPartition(topics.partner_incidents("opac-oise"), p) for p in (0, 1)]
+    assert split.statuses == [TopicPartition(topics.unit_status("pn-csp-creil"), p)
+                              for p in (0, 1)]
+    assert len(split.alerts) == 4
