@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -114,14 +115,44 @@ class LocalBroker:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.properties_file.write_text(template.substitute(self._template_values()))
 
-    def _java(self, main_class: str, *args: str) -> list[str]:
+    def _jvm(self) -> list[str]:
         classpath = os.pathsep.join([str(self.libs_dir / "*")])
         return [
             java_binary(), *self.settings.kafka_heap.split(),
             "-Dlog4j2.configurationFile=" + str(KAFKA_CONF_DIR / "log4j2.properties"),
             f"-Dkafka.logs.dir={self.log_dir}",
-            "-cp", classpath, main_class, *args,
+            "-cp", classpath,
         ]
+
+    def _java(self, main_class: str, *args: str) -> list[str]:
+        return [*self._jvm(), main_class, *args]
+
+    @property
+    def private_dir(self) -> Path:
+        """Where short-lived files holding secrets are written (the secure broker's is 0700)."""
+        return self.state_dir
+
+    def _run_tool(self, main_class: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a short-lived Kafka tool with its main class and arguments in a java
+        ``@argfile`` (0600, deleted on return).
+
+        Why: a process's command line is world-readable (``/proc/<pid>/cmdline``, ``ps``)
+        while it runs, and the secure broker's tools take SCRAM passwords as arguments
+        (``--add-scram``, ``--add-config``). The java launcher reads the file itself, so the
+        command line shows ``@<file>`` only. ``-XX:-UsePerfData`` keeps the JVM from
+        copying its arguments into ``/tmp/hsperfdata_<user>`` as well.
+        """
+        self.private_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".java-args-", dir=self.private_dir)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(argfile_text([main_class, *args]))
+            return subprocess.run(
+                [*self._jvm(), "-XX:-UsePerfData", f"@{name}"],
+                capture_output=True, text=True, check=False,
+            )
+        finally:
+            Path(name).unlink(missing_ok=True)
 
     def _format_args(self) -> list[str]:
         """Extra `StorageTool format` arguments (the secure broker adds SCRAM credentials)."""
@@ -134,11 +165,10 @@ class LocalBroker:
         # Kafka cluster ids are url-safe base64 UUIDs (what `StorageTool random-uuid` prints).
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        result = subprocess.run(
+        result = self._run_tool(
             # One argument: an id may start with "-", which the tool would read as an option.
-            self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cid}",
-                       "-c", str(self.properties_file), *self._format_args()),
-            capture_output=True, text=True, check=False,
+            "kafka.tools.StorageTool", "format", f"--cluster-id={cid}",
+            "-c", str(self.properties_file), *self._format_args(),
         )
         if result.returncode != 0:
             raise BrokerError(f"Kafka storage format failed:\n{result.stdout}\n{result.stderr}")
@@ -238,6 +268,20 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.split(") ", 1)[1][:1] != "Z"
+
+
+def argfile_text(args: list[str]) -> str:
+    """A java launcher argument file: one double-quoted argument per line.
+
+    Inside quotes the launcher takes everything literally except ``\\`` escapes, so
+    backslashes and quotes are escaped and spaces, ``#`` or a leading ``@`` or ``-`` are kept.
+    """
+    def quote(arg: str) -> str:
+        if "\n" in arg or "\r" in arg:
+            raise BrokerError(f"a Java tool argument cannot hold a line break: {arg[:40]!r}")
+        return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    return "".join(quote(arg) + "\n" for arg in args)
 
 
 def java_binary() -> str:

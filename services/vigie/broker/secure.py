@@ -12,6 +12,11 @@ Nothing here needs a new Python dependency: certificates come from the JDK's ``k
 (the broker needs Java anyway), SCRAM credentials are written at format time by
 ``kafka-storage format --add-scram``, and ACLs are created with one CreateAcls request through
 aiokafka's protocol classes (aiokafka's admin client has no public ``create_acls``).
+
+No password ever appears on a command line (world-readable in ``/proc/<pid>/cmdline`` while
+the tool runs): keytool reads the store password from its environment (``-storepass:env``),
+and the Kafka tools read their arguments from a java ``@argfile`` (see
+``LocalBroker._run_tool``), written 0600 in the secrets folder and deleted once they exit.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ WORKER = "vigie-worker"
 #: Certificates are for local work only: short enough to be renewed by a fresh state dir.
 CERT_VALIDITY_DAYS = 825
 BROKER_SAN = "dns:localhost,ip:127.0.0.1"
+#: The environment variable keytool reads the store password from (``-storepass:env``).
+STOREPASS_ENV = "VIGIE_KEYTOOL_STOREPASS"
 
 
 def partner_principal(partner_id: str) -> str:
@@ -316,6 +323,10 @@ class SecureBroker(LocalBroker):
         return self.state_dir / "secrets"
 
     @property
+    def private_dir(self) -> Path:
+        return self.secrets_dir
+
+    @property
     def credentials_file(self) -> Path:
         return self.secrets_dir / "credentials.json"
 
@@ -374,15 +385,19 @@ class SecureBroker(LocalBroker):
     # -- certificates ------------------------------------------------------------------------
     def _keytool(self, *steps: Sequence[str], password: str) -> None:
         """Run keytool steps concurrently (each is a JVM start, ~1 s on a small machine):
-        callers only group steps that do not depend on one another."""
+        callers only group steps that do not depend on one another.
+
+        The store password goes through the environment (readable by this user only), not
+        ``-storepass <password>`` (readable by every user in ``/proc/<pid>/cmdline``)."""
         # A short-lived JVM starts about twice as fast with the C1 compiler only.
-        fast = ["-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC"]
+        fast = ["-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-J-XX:-UsePerfData"]
+        env = {**os.environ, STOREPASS_ENV: password}
         procs = [
             (step, subprocess.Popen(
-                ["keytool", *fast, *step, "-storetype", "PKCS12", "-storepass", password,
-                 "-noprompt"],
+                ["keytool", *fast, *step, "-storetype", "PKCS12",
+                 "-storepass:env", STOREPASS_ENV, "-noprompt"],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                cwd=self.secrets_dir,
+                cwd=self.secrets_dir, env=env,
             ))
             for step in steps
         ]
@@ -457,7 +472,8 @@ class SecureBroker(LocalBroker):
 
     def _format_args(self) -> list[str]:
         """SCRAM credentials of every principal, written into the metadata log at format
-        time, so the broker's own inter-broker login (admin) exists before it starts."""
+        time, so the broker's own inter-broker login (admin) exists before it starts.
+        They hold passwords: ``format_storage`` passes them in an argument file, not argv."""
         users = self._load_credentials()["users"]
         return [
             arg
@@ -491,27 +507,30 @@ class SecureBroker(LocalBroker):
 
     def register_new_principals(self) -> list[str]:
         """Create SCRAM logins for principals added after format (a new partner or unit),
-        with Kafka's ConfigCommand (one JVM per login: rare, so simplicity wins)."""
+        with Kafka's ConfigCommand (one JVM per login: rare, so simplicity wins).
+
+        The new password travels in the tool's argument file and the admin's in its
+        ``--command-config`` file; both are owner-only and deleted when the tool is done."""
         data = self.ensure_credentials()
         missing = [p for p in self.principals() if p not in set(data.get("registered", []))]
         if not missing:
             return []
         command_config = self.secrets_dir / "admin.properties"
         _write_private(command_config, self.client_config(ADMIN).java_properties())
-        for name in missing:
-            result = subprocess.run(
-                self._java(
+        try:
+            for name in missing:
+                result = self._run_tool(
                     "org.apache.kafka.tools.ConfigCommand", "--bootstrap-server", self.bootstrap,
                     "--command-config", str(command_config), "--alter", "--entity-type", "users",
                     "--entity-name", name, "--add-config",
                     f"{SCRAM_MECHANISM}=[password={data['users'][name]}]",
-                ),
-                capture_output=True, text=True, check=False,
-            )
-            if result.returncode != 0:
-                raise BrokerError(f"SCRAM login for {name} failed:\n{result.stderr}")
-            data["registered"] = [*data.get("registered", []), name]
-            self._save_credentials(data)
+                )
+                if result.returncode != 0:
+                    raise BrokerError(f"SCRAM login for {name} failed:\n{result.stderr}")
+                data["registered"] = [*data.get("registered", []), name]
+                self._save_credentials(data)
+        finally:
+            command_config.unlink(missing_ok=True)
         return missing
 
     def plan(self) -> list[AclRule]:
