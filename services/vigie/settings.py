@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     # Workers
     app_id: str = "vigie"
     metrics_port: int = 9464
+    #: Address of the worker's unauthenticated HTTP endpoint (/metrics, /healthz, /readyz):
+    #: loopback unless a deployment opens it on purpose. docker-compose and Kubernetes set
+    #: ``0.0.0.0`` (Prometheus and the kubelet's probes come from outside the container) and
+    #: fence it with the network (deploy/k8s/networkpolicy.yaml, docs/security.md).
+    metrics_host: str = "127.0.0.1"
     future_tolerance_seconds: float = 300.0
     alert_takeover_delay_seconds: float = 300.0
     max_message_bytes: int = 64 * 1024

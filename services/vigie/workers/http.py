@@ -1,9 +1,10 @@
 """The worker's HTTP endpoint: Prometheus metrics, liveness and readiness.
 
-Served from the worker's own event loop (aiohttp), on ``VIGIE_METRICS_PORT``. ``/healthz``
-answers as soon as the process serves; ``/readyz`` answers 200 only once reference data are
-loaded and the worker owns partitions whose state is restored (503 during a rebalance), so
-orchestrators (and the tests) know when a worker can decide correctly.
+Served from the worker's own event loop (aiohttp), on ``VIGIE_METRICS_HOST`` (loopback by
+default: nothing here authenticates) and ``VIGIE_METRICS_PORT``. ``/healthz`` answers as soon
+as the process serves; ``/readyz`` answers 200 only once reference data are loaded and the
+worker owns partitions whose state is restored (503 during a rebalance), so orchestrators (and
+the tests) know when a worker can decide correctly.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def build_http_app(is_ready: Callable[[], bool]) -> web.Application:
     return app
 
 
-async def serve(app: web.Application, port: int, host: str = "0.0.0.0") -> web.AppRunner:
+async def serve(app: web.Application, port: int, host: str = "127.0.0.1") -> web.AppRunner:
+    """Serve ``app`` on ``host:port``; loopback by default, since nothing here authenticates
+    (``VIGIE_METRICS_HOST`` opens it, see ``Settings.metrics_host``)."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

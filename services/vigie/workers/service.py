@@ -2,7 +2,7 @@
 
     ref.* (compacted) ─> ReferenceLoader (every worker reads all of it, outside the group)
     inputs ─> RoutingEngine (vigie.workers.engine) ─> outputs, in Kafka transactions
-    :VIGIE_METRICS_PORT  /metrics /healthz /readyz
+    VIGIE_METRICS_HOST:VIGIE_METRICS_PORT  /metrics /healthz /readyz
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ class WorkerService:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.engine.stop)
         self.loader.on_update = metrics.record_reference_update
-        runner = await serve(build_http_app(self.is_ready), self.settings.metrics_port)
+        runner = await serve(build_http_app(self.is_ready), self.settings.metrics_port,
+                             self.settings.metrics_host)
         helpers = [asyncio.create_task(coro) for coro in
                    (self.loader.run(), self.observer.run(), self._open_alerts())]
         try:

@@ -97,6 +97,11 @@ def test_start_order(services: dict[str, str]) -> None:
         assert "condition: service_completed_successfully" in services[name]
 
 
+def test_worker_metrics_open_to_prometheus(services: dict[str, str]) -> None:
+    """The worker binds loopback by default; Prometheus scrapes it from its own container."""
+    assert "VIGIE_METRICS_HOST: 0.0.0.0" in services["worker"]
+
+
 @pytest.mark.parametrize("name", ["topics", "worker", "simulate"])
 def test_vigie_services_reach_the_broker(services: dict[str, str], name: str) -> None:
     assert "VIGIE_BOOTSTRAP_SERVERS: kafka:9092" in services[name]

@@ -81,7 +81,8 @@ def _env(deployment: dict[str, Any]) -> dict[str, str]:
 def test_every_file_parses_and_is_listed(docs: dict[str, list[Any]]) -> None:
     assert {p.name for p in FILES} >= {
         "kustomization.yaml", "namespace.yaml", "worker-deployment.yaml",
-        "worker-service.yaml", "kafka-cluster.yaml", "topics.yaml", "users.yaml"}
+        "worker-service.yaml", "kafka-cluster.yaml", "topics.yaml", "users.yaml",
+        "networkpolicy.yaml"}
     for name, ds in docs.items():
         assert ds, name
         for d in ds:
@@ -110,6 +111,8 @@ def test_worker_deployment(docs: dict[str, list[Any]]) -> None:
     env = _env(deployment)
     assert env["VIGIE_BOOTSTRAP_SERVERS"].startswith("vigie-kafka-bootstrap.")
     assert env["VIGIE_METRICS_PORT"] == "9464"
+    # Loopback by default: the probes and Prometheus need it opened, and the policy fences it.
+    assert env["VIGIE_METRICS_HOST"] == "0.0.0.0"
     assert json.loads(env["VIGIE_PARTNERS"])
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
@@ -123,6 +126,23 @@ def test_worker_deployment(docs: dict[str, list[Any]]) -> None:
     service = _one(docs, "Service")
     assert service["spec"]["selector"].items() <= labels.items()
     assert [p["port"] for p in service["spec"]["ports"]] == [9464]
+
+
+def test_only_prometheus_namespace_reaches_the_metrics_port(docs: dict[str, list[Any]]) -> None:
+    """The metrics endpoint listens on the pod network without authentication: one
+    NetworkPolicy selects the worker pods and admits one namespace, on that port only."""
+    deployment = _one(docs, "Deployment")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    [port] = deployment["spec"]["template"]["spec"]["containers"][0]["ports"]
+    policy = _one(docs, "NetworkPolicy")["spec"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["policyTypes"] == ["Ingress"]
+    [rule] = policy["ingress"]
+    [source] = rule["from"]
+    assert set(source) == {"namespaceSelector"}  # no ipBlock, no "any pod of this namespace"
+    assert source["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+    assert [p["port"] for p in rule["ports"]] in ([port["name"]], [port["containerPort"]])
+    assert all(p.get("protocol", "TCP") == "TCP" for p in rule["ports"])
 
 
 def test_worker_env_is_settings(
