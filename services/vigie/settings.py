@@ -56,8 +56,15 @@ class Settings(BaseSettings):
     #: fence it with the network (deploy/k8s/networkpolicy.yaml, docs/security.md).
     metrics_host: str = "127.0.0.1"
     future_tolerance_seconds: float = 300.0
+    #: Incidents that occurred longer ago than this are rejected (TOO_OLD), not routed as live.
+    past_horizon_days: float = 30.0
     alert_takeover_delay_seconds: float = 300.0
     max_message_bytes: int = 64 * 1024
+    #: Largest record a worker produces (routed copy, ack, dead letter, changelog entry):
+    #: under the broker's default ``message.max.bytes`` (1,048,588) with room for the batch
+    #: header. An output above it is never sent: its input is dead-lettered instead, so one
+    #: message can never make a transaction fail (and the worker crash-loop) forever.
+    max_output_bytes: int = 1_000_000
 
     def kafka_options(self) -> dict[str, Any]:
         """Keyword arguments for every aiokafka client (producer, consumer, admin)."""
@@ -81,6 +88,10 @@ class Settings(BaseSettings):
     @property
     def future_tolerance(self) -> timedelta:
         return timedelta(seconds=self.future_tolerance_seconds)
+
+    @property
+    def past_horizon(self) -> timedelta:
+        return timedelta(days=self.past_horizon_days)
 
     @property
     def alert_takeover_delay(self) -> timedelta:

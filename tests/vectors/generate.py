@@ -167,6 +167,22 @@ def dead_letter() -> DeadLetter:
     )
 
 
+def dead_letter_oversized() -> DeadLetter:
+    """A v2 letter: only a prefix of an oversized value, with its size and digest."""
+    return DeadLetter(
+        failed_at=datetime(2025, 3, 14, 22, 0, 2, 0, tzinfo=UTC),
+        stage="intake",
+        reason_code="OVERSIZED",
+        reason="message larger than 16 bytes",
+        source=KafkaCoordinates(topic="partner.oise-habitat.alerts.v1", partition=3, offset=42),
+        event_id=None,
+        payload=b"\xc3\x01" + bytes(14),
+        payload_size=1_048_450,
+        payload_sha256="5b7f6b1d3c0e4f8a9e2d1c0b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170f6e5d4",
+        payload_truncated=True,
+    )
+
+
 def apache_partner_event_v1() -> bytes:
     """PartnerEvent v1 written by the Apache ``avro`` library, header built by hand."""
     import avro.io
@@ -219,7 +235,8 @@ def vectors() -> dict[str, tuple[bytes, int]]:
         "partner_event_v1_apache": (apache_partner_event_v1(), 1),
         "routed_event_v1": (encode(routed()), 1),
         "acknowledgement_v1": (encode(ack()), 1),
-        "dead_letter_v1": (encode(dead_letter()), 1),
+        "dead_letter_v1": (encode(dead_letter(), version=1), 1),
+        "dead_letter_v2": (encode(dead_letter_oversized()), 2),
     }
 
 
@@ -230,6 +247,7 @@ MESSAGE_OF_VECTOR: dict[str, type[BaseModel]] = {
     "routed_event_v1": RoutedEvent,
     "acknowledgement_v1": Acknowledgement,
     "dead_letter_v1": DeadLetter,
+    "dead_letter_v2": DeadLetter,
 }
 
 

@@ -206,3 +206,7 @@ class DeadLetter(_Model):
     source: KafkaCoordinates
     event_id: str | None = None
     payload: bytes
+    # Added with schemas/avro/dead_letter/v2.avsc (bounded payload of oversized inputs).
+    payload_size: int | None = None
+    payload_sha256: str | None = None
+    payload_truncated: bool = False

@@ -36,6 +36,9 @@ class ReasonCode(StrEnum):
     UNEXPECTED_REFERENCES = "UNEXPECTED_REFERENCES"
     KEY_MISMATCH = "KEY_MISMATCH"
     EVENT_ID_CONFLICT = "EVENT_ID_CONFLICT"
+    WRONG_PARTITION = "WRONG_PARTITION"
+    UNSAFE_TEXT = "UNSAFE_TEXT"
+    TOO_OLD = "TOO_OLD"
     # Routing and lifecycle (used by the routing and acknowledgement workers)
     UNKNOWN_REFERENCE = "UNKNOWN_REFERENCE"
     OUT_OF_AREA = "OUT_OF_AREA"
@@ -45,6 +48,7 @@ class ReasonCode(StrEnum):
     STATUS_NOT_ALLOWED = "STATUS_NOT_ALLOWED"
     UNKNOWN_UNIT = "UNKNOWN_UNIT"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    UNLOCATED = "UNLOCATED"
 
     @property
     def message_fr(self) -> str:
@@ -78,6 +82,15 @@ MESSAGES_FR: dict[ReasonCode, str] = {
     ReasonCode.UNEXPECTED_REFERENCES: "Un nouvel événement ne doit citer aucun événement.",
     ReasonCode.KEY_MISMATCH: "La clé Kafka doit être l'identifiant de l'événement initial.",
     ReasonCode.EVENT_ID_CONFLICT: "Identifiant d'événement déjà utilisé par un autre émetteur.",
+    ReasonCode.WRONG_PARTITION: (
+        "Message publié sur une partition autre que celle de sa clé : configurez le "
+        "partitionneur murmur2 (Java par défaut ; librdkafka : partitioner=murmur2_random)."
+    ),
+    ReasonCode.UNSAFE_TEXT: (
+        "Texte contenant des caractères interdits (caractères de contrôle, NUL ou "
+        "contrôles de direction bidirectionnelle)."
+    ),
+    ReasonCode.TOO_OLD: "Faits trop anciens pour être acheminés comme un signalement en cours.",
     ReasonCode.UNKNOWN_REFERENCE: "L'événement cité est inconnu.",
     ReasonCode.OUT_OF_AREA: "Lieu hors du département de l'Oise.",
     ReasonCode.UNKNOWN_SITE: "Site (résidence) inconnu.",
@@ -86,6 +99,10 @@ MESSAGES_FR: dict[ReasonCode, str] = {
     ReasonCode.STATUS_NOT_ALLOWED: "Changement de statut non autorisé.",
     ReasonCode.UNKNOWN_UNIT: "Unité inconnue.",
     ReasonCode.INTERNAL_ERROR: "Erreur interne ; le message sera réexaminé.",
+    ReasonCode.UNLOCATED: (
+        "Lieu non déterminé (ni site connu, ni coordonnées, ni adresse exploitable) : "
+        "orienté vers un tri manuel."
+    ),
 }
 
 WHEN: dict[ReasonCode, str] = {
@@ -111,6 +128,11 @@ WHEN: dict[ReasonCode, str] = {
     ReasonCode.KEY_MISMATCH: "intake: Kafka key is not the root event id (event_id of a NEW, "
     "references[0] of an UPDATE/CANCEL)",
     ReasonCode.EVENT_ID_CONFLICT: "intake: the event id was first used by another partner",
+    ReasonCode.WRONG_PARTITION: "intake/status: the record is not on the partition murmur2(key) "
+    "designates (a spoofed partition or a non-murmur2 partitioner); never looked up in state",
+    ReasonCode.UNSAFE_TEXT: "validation: NUL, a C0/C1 control other than tab and newline (CR "
+    "only before LF), or a bidi override/isolate character in a string",
+    ReasonCode.TOO_OLD: "validation: occurred_at older than the past horizon (30 days default)",
     ReasonCode.UNKNOWN_REFERENCE: "routing: UPDATE/CANCEL cites an event never seen",
     ReasonCode.OUT_OF_AREA: "routing: location outside Oise",
     ReasonCode.UNKNOWN_SITE: "routing: site_id not in the partner's site registry",
@@ -119,4 +141,6 @@ WHEN: dict[ReasonCode, str] = {
     ReasonCode.STATUS_NOT_ALLOWED: "status: transition not allowed from the current state",
     ReasonCode.UNKNOWN_UNIT: "status/routing: unit id not in the unit registry",
     ReasonCode.INTERNAL_ERROR: "any stage: unexpected failure, message sent to the dead letters",
+    ReasonCode.UNLOCATED: "routing: nothing designates a commune; manual triage (in the ROUTED "
+    "acknowledgement)",
 }

@@ -37,6 +37,17 @@ SHORT_TEXT_MAX_CHARS = 200
 #: More references than this is not an update any more, it is abuse.
 MAX_REFERENCES = 20
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
+#: An incident older than this is history, not a report to act on: routed as live it would
+#: reach a unit as new and, for an alert, start an escalation timer (docs/contracts.md).
+DEFAULT_PAST_HORIZON = timedelta(days=30)
+
+#: Characters a partner's text may not carry: NUL and the C0/C1 controls but tab and line
+#: feed (a carriage return only in a CRLF pair, as Windows systems write line ends), DEL,
+#: and the bidi overrides and isolates that make a unit's screen show another text than
+#: the bytes (CVE-2021-42574, "Trojan Source"). Rejected rather than removed: the partner
+#: learns its system writes them, and the unit reads exactly what was sent.
+UNSAFE_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+                         "|\r(?!\n)")
 
 _INSEE = re.compile(INSEE_PATTERN)
 _POSTCODE = re.compile(POSTCODE_PATTERN)
@@ -77,8 +88,12 @@ def _check_instant(
 
 
 def _check_text(issues: list[Issue], field: str, value: str | None, limit: int) -> None:
-    if value is not None and len(value) > limit:
+    if value is None:
+        return
+    if len(value) > limit:
         issues.append(_issue(ReasonCode.TEXT_TOO_LONG, field, f"(maximum : {limit} caractères)."))
+    if UNSAFE_TEXT.search(value) is not None:
+        issues.append(_issue(ReasonCode.UNSAFE_TEXT, field))
 
 
 def validate_event(
@@ -87,6 +102,7 @@ def validate_event(
     topic_partner_id: str | None,
     now: datetime,
     future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+    past_horizon: timedelta = DEFAULT_PAST_HORIZON,
 ) -> list[Issue]:
     """Every business problem of ``event``; empty list means valid.
 
@@ -107,6 +123,11 @@ def validate_event(
     # Time: CAP "sent" must not be in the future, nor the incident after the sending.
     _check_instant(issues, "sent_at", event.sent_at, now, future_tolerance)
     _check_instant(issues, "occurred_at", event.occurred_at, now, future_tolerance)
+    if occurred_at < now - past_horizon:
+        issues.append(
+            _issue(ReasonCode.TOO_OLD, "occurred_at",
+                   f"(horizon : {past_horizon.days} jours).")
+        )
     if occurred_at > sent_at + future_tolerance:
         issues.append(
             _issue(ReasonCode.INCONSISTENT_TIMESTAMPS, "occurred_at", "(survenu après l'envoi).")

@@ -77,6 +77,10 @@ class IntakeProcessor:
             # Not recorded: a wrongly keyed message sits in a partition that is not the
             # event's, so its correctly keyed resend must be judged afresh.
             return self._reject(msg, partner_id, event.event_id, ReasonCode.KEY_MISMATCH, now)
+        if msg.misplaced:
+            # Never looked up: this partition's state is not the incident's (another
+            # partner's incident could be answered here, see docs/security.md).
+            return self._reject(msg, partner_id, event.event_id, ReasonCode.WRONG_PARTITION, now)
 
         previous = lookup(event.event_id)
         if previous is not None:
@@ -98,18 +102,12 @@ class IntakeProcessor:
             topic_partner_id=partner_id,
             now=now,
             future_tolerance=self._settings.future_tolerance,
+            past_horizon=self._settings.past_horizon,
         )
         if issues:
-            result = self._reject(msg, partner_id, event.event_id, issues[0].reason, now)
-            record = EventRecord(
-                event_id=event.event_id,
-                partner_id=partner_id,
-                status=AckStatus.REJECTED,
-                source=msg.coordinates_text,
-                reason_code=issues[0].reason.value,
-                lifecycle=(AckStatus.REJECTED,),
-            )
-            return replace(result, record=record)
+            # Nothing remembered: a rejected id may be junk of any length (state a flood of
+            # junk could grow), and a corrected resend under the same id deserves a verdict.
+            return self._reject(msg, partner_id, event.event_id, issues[0].reason, now)
 
         if event.expires_at is not None and event.expires_at <= now:
             record = EventRecord(
@@ -154,8 +152,12 @@ class IntakeProcessor:
         routing = decide(event, self._store.snapshot())
         decision = routing.decision
         outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now)
+        # Manual triage says why (OUT_OF_AREA, UNLOCATED, UNKNOWN_UNIT), and a routed event
+        # whose site was not used says so (UNKNOWN_SITE, SITE_OF_OTHER_PARTNER): the partner
+        # can fix its data instead of guessing.
+        reason = ReasonCode(decision.reason_code) if decision.reason_code else None
         outbound.append(outputs.ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
-                                  units=decision.units))
+                                  units=decision.units, reason=reason))
         record = EventRecord(
             event_id=event.event_id,
             partner_id=partner_id,

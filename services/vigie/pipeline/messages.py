@@ -20,6 +20,16 @@ class Inbound:
     offset: int
     key: bytes | None
     value: bytes | None
+    #: The partition the key designates (the Kafka clients' murmur2 partitioner over the
+    #: topic's partition count), computed by the adapter; None when not checked. The state
+    #: of an incident lives in its key's partition only: a record elsewhere would be judged
+    #: against the wrong state (a spoofed partition, or a non-murmur2 partitioner).
+    expected_partition: int | None = None
+
+    @property
+    def misplaced(self) -> bool:
+        """On another partition than the one its key designates."""
+        return self.expected_partition is not None and self.partition != self.expected_partition
 
     @property
     def coordinates(self) -> KafkaCoordinates:

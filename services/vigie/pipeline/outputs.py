@@ -41,6 +41,9 @@ from vigie.contracts.models import (
 from vigie.contracts.reasons import ReasonCode
 from vigie.pipeline.messages import Inbound, Outbound
 
+#: Longest event id an acknowledgement echoes (a valid one is a 36-character UUID).
+EVENT_ID_ECHO_MAX_CHARS = 64
+
 ACK_NAMESPACE = uuid.UUID("6f1c7c2e-6b1e-4f7e-9a53-3d2a6f0f7a10")
 
 
@@ -76,8 +79,12 @@ def ack(
 ) -> Outbound:
     """An acknowledgement on the partner's own topic (never another partner's).
 
-    Written from the dict ``to_avro(Acknowledgement(...))`` would give (see module doc)."""
+    Written from the dict ``to_avro(Acknowledgement(...))`` would give (see module doc).
+    An event id longer than any valid one is not echoed (nor used as the key): the Kafka
+    coordinates in ``source`` say which message it was."""
     coordinates = msg.coordinates_text
+    if event_id is not None and len(event_id) > EVENT_ID_ECHO_MAX_CHARS:
+        event_id = None
     record: dict[str, Any] = {
         "ack_id": deterministic_id(coordinates, status.value, event_id or ""),
         "partner_id": partner_id,
@@ -212,14 +219,38 @@ def dead_letter(
     now: datetime,
     event_id: str | None = None,
 ) -> Outbound:
-    """The original bytes and a fixed reason: never the content in the reason."""
+    """The original bytes and a fixed reason: never the content in the reason.
+
+    A value within the contract's size limit is kept whole (it can be replayed); a larger one
+    only as its first ``OVERSIZED_PREFIX_BYTES`` (enough to see what it was), with its size
+    and digest. A dead letter copying a near-1 MiB value whole would itself exceed the
+    producer's limit: its transaction would fail, the worker restart and read the same
+    record again, forever."""
+    payload = msg.value or b""
+    kept = payload if len(payload) <= codec_for(PartnerEvent).max_bytes else (
+        payload[:OVERSIZED_PREFIX_BYTES])
     letter = DeadLetter(
         failed_at=now,
         stage=stage,
         reason_code=reason.value,
         reason=detail,
         source=KafkaCoordinates(topic=msg.topic, partition=msg.partition, offset=msg.offset),
-        event_id=event_id or recover_event_id(msg.value or b""),
-        payload=msg.value or b"",
+        event_id=event_id or recover_event_id(payload),
+        payload=kept,
+        payload_size=len(payload),
+        payload_sha256=hashlib.sha256(payload).hexdigest(),
+        payload_truncated=len(kept) < len(payload),
     )
-    return Outbound(topics.DEADLETTER, msg.key, encode(letter))
+    return Outbound(topics.DEADLETTER, _bounded_key(msg.key), encode(letter))
+
+
+#: What a dead letter keeps of a value over the contract's limit.
+OVERSIZED_PREFIX_BYTES = 4096
+
+#: Keys Vigie copies from an input (dead letters): a key is the root event id, a UUID; a
+#: longer one is junk and only its start is worth keeping.
+KEY_MAX_BYTES = 256
+
+
+def _bounded_key(key: bytes | None) -> bytes | None:
+    return key if key is None or len(key) <= KEY_MAX_BYTES else key[:KEY_MAX_BYTES]

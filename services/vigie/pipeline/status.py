@@ -56,6 +56,11 @@ class StatusProcessor:
                                         future_tolerance=self._settings.future_tolerance)
         if issues:
             return self.refuse(msg, issues[0].reason, issues[0].field, now)
+        if msg.key != update.event_id.encode():
+            return self.refuse(msg, ReasonCode.KEY_MISMATCH, "key is not the event id", now)
+        if msg.misplaced:
+            return self.refuse(msg, ReasonCode.WRONG_PARTITION,
+                               "record not on its key's murmur2 partition", now)
         record = lookup(update.event_id)
         if record is None or record.state is None:
             return self.refuse(msg, ReasonCode.UNKNOWN_REFERENCE, "event unknown", now)

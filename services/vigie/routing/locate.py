@@ -35,8 +35,7 @@ from vigie.reference.snapshot import ReferenceSnapshot
 OUT_OF_AREA = str(ReasonCode.OUT_OF_AREA)
 UNKNOWN_SITE = str(ReasonCode.UNKNOWN_SITE)
 SITE_OF_OTHER_PARTNER = str(ReasonCode.SITE_OF_OTHER_PARTNER)
-#: Not (yet) a ``ReasonCode`` member: nothing in the event designates a commune.
-UNLOCATED = str(getattr(ReasonCode, "UNLOCATED", "UNLOCATED"))
+UNLOCATED = str(ReasonCode.UNLOCATED)
 INSEE_DEPARTEMENT_PREFIX = "60"
 
 

@@ -48,6 +48,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.partitioner import murmur2
 
 from vigie import metrics
 from vigie.contracts import topics
@@ -129,6 +130,8 @@ class Owned:
     alerts_by_partner: dict[str, list[TopicPartition]] = field(default_factory=dict)
     incidents_by_partner: dict[str, list[TopicPartition]] = field(default_factory=dict)
     statuses: list[TopicPartition] = field(default_factory=list)
+    #: Partition count of each input topic, for the partitioning contract (``key_partition``).
+    partition_counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def alerts(self) -> list[TopicPartition]:
@@ -143,6 +146,14 @@ class Pass:
     outbound: list[Outbound] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     counted: list[Callable[[], None]] = field(default_factory=list)
+
+
+def key_partition(key: bytes | None, count: int | None) -> int | None:
+    """The partition Kafka's default partitioner (murmur2, as the Java client and aiokafka;
+    librdkafka with ``partitioner=murmur2_random``) gives ``key``; None when unknown."""
+    if key is None or not count:
+        return None
+    return (murmur2(key) & 0x7FFFFFFF) % count
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -328,8 +339,9 @@ class RoutingEngine:
 
     # -- processing ---------------------------------------------------------------------------
     def _process(self, message: ConsumerRecord, work: Pass) -> None:
+        expected = key_partition(message.key, self._owned.partition_counts.get(message.topic))
         inbound = Inbound(message.topic, message.partition, message.offset,
-                          message.key, message.value)
+                          message.key, message.value, expected)
         partition = message.partition
 
         def lookup(event_id: str) -> Any:
@@ -355,7 +367,22 @@ class RoutingEngine:
                 result = self.status.refuse(inbound, ReasonCode.INTERNAL_ERROR,
                                             "unexpected error in status relay")
             work.counted.append(lambda: metrics.record_status(result))
-        self._collect(result, partition, work)
+        self._collect(self._publishable(result, inbound, lane), partition, work)
+
+    def _publishable(self, result: StageResult, inbound: Inbound, lane: Lane | None
+                     ) -> StageResult:
+        """``result``, or a dead letter for its input when one of its records could not be
+        produced: a message's fault must cost that message, not fail the transaction of the
+        whole pass (and crash-loop the worker on the same record)."""
+        limit = self.settings.max_output_bytes
+        if all(len(out.value) + len(out.key or b"") <= limit for out in result.outbound):
+            return result
+        log.error("an output exceeds max_output_bytes: input dead-lettered",
+                  extra={"source": inbound.coordinates_text})
+        detail = f"an output would exceed {limit} bytes"
+        if lane is not None:
+            return self.intake.dead_letter(inbound, ReasonCode.OVERSIZED, detail)
+        return self.status.refuse(inbound, ReasonCode.OVERSIZED, detail)
 
     def _collect(self, result: StageResult, partition: int, work: Pass) -> None:
         for record in (result.related, result.record):
@@ -426,7 +453,9 @@ class RoutingEngine:
             enable_idempotence=True,
             acks="all",
             linger_ms=2,
-            max_request_size=self.settings.max_message_bytes * 16,
+            # Above every record the worker lets through (``_publishable``), with room for
+            # the batch header; the broker's own limit is ``message.max.bytes``.
+            max_request_size=self.settings.max_output_bytes + 64 * 1024,
         )
         await producer.start()  # InitProducerId: fences the previous owner, aborts its txn
         self._producers[partition] = producer
@@ -481,6 +510,9 @@ class RoutingEngine:
         # The urgent lane reads through its own fetcher, so that megabytes of incidents in
         # the group consumer's fetches never hold an alert back: pause them there.
         owned = self.lanes.split(assigned)
+        for topic in {tp.topic for tp in assigned}:
+            # From the metadata the group's assignment was made with (no request).
+            owned.partition_counts[topic] = len(consumer.partitions_for_topic(topic) or ())
         consumer.pause(*owned.alerts)
         assert self.alert_reader is not None
         self.alert_reader.assign(owned.alerts)

@@ -237,3 +237,32 @@ def test_trailing_newline_does_not_sneak_through_anchored_patterns() -> None:
         ReasonCode.INVALID_INSEE,
         ReasonCode.INVALID_POSTCODE,
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["avant\x00après", "ligne\x1b]8;;http://x\x1b\\lien", "texte \u202egnp.exe", "a\u2066b\u2069",
+     "retour\rseul", "\x85 C1", "del\x7f"],
+)
+def test_unsafe_characters_in_free_text_are_rejected(text: str) -> None:
+    for field, event in (
+        ("description", make_event(description=text)),
+        ("site_id", make_event(site_id=text)),
+        ("location.address.street",
+         make_event(location=Location(address=Address(street=text, insee_code="60057")))),
+    ):
+        assert (ReasonCode.UNSAFE_TEXT, field) in _reasons(_check(event))
+
+
+def test_tabs_line_feeds_crlf_and_markup_like_text_are_allowed() -> None:
+    text = "Hall B :\tporte forcée.\r\nVoir [/bold] et [red]ALERTE[/red] tels quels."
+    assert _check(make_event(description=text)) == []
+
+
+def test_incident_older_than_the_past_horizon_is_rejected() -> None:
+    old = make_event(occurred_at=NOW - timedelta(days=31), sent_at=NOW - timedelta(minutes=1))
+    assert _reasons(_check(old)) == [(ReasonCode.TOO_OLD, "occurred_at")]
+    recent = make_event(occurred_at=NOW - timedelta(days=29), sent_at=NOW - timedelta(minutes=1))
+    assert _check(recent) == []
+    epoch = make_event(occurred_at=NOW.replace(year=1970), sent_at=NOW - timedelta(minutes=1))
+    assert (ReasonCode.TOO_OLD, "occurred_at") in _reasons(_check(epoch))
