@@ -1,7 +1,9 @@
 """The live console of ``make run``: what the bus is doing, refreshed in place.
 
 It reads the acknowledgement and unit topics like any partner or force would (from their
-end), so what it shows is what really crossed the broker. Never shows partner free text.
+end), so what it shows is what really crossed the broker. Never shows partner free text;
+what it does show of partners' and units' data (ids, commune and site names, reason codes)
+goes through ``vigie.terminal.safe_text``, never as markup.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
@@ -16,11 +19,13 @@ from rich.console import Group
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode
 from vigie.contracts.enums import AckStatus
 from vigie.contracts.models import Acknowledgement, RoutedEvent
+from vigie.terminal import safe_text
 
 
 @dataclass
@@ -64,19 +69,22 @@ class BusView:
             recent.add_column(column)
         for row in self.recent:
             style = "bold red" if row[5] == "ALERT" else None
-            recent.add_row(*row, style=style)
+            recent.add_row(*(safe_text(cell) for cell in row), style=style)
         totals = Table.grid(padding=(0, 3))
         totals.add_row(
-            f"acquittements: {sum(self.acks.values())}",
-            "  ".join(f"{k}={v}" for k, v in sorted(self.acks.items())),
+            f"acquittements: {sum(self.acks.values())}", _counts(sorted(self.acks.items()))
         )
-        totals.add_row("par force", "  ".join(f"{k}={v}" for k, v in self.routed_by_force.items()))
-        totals.add_row("par unité", "  ".join(
-            f"{k}={v}" for k, v in self.routed_by_unit.most_common(8)))
-        totals.add_row("rejets", "  ".join(f"{k}={v}" for k, v in self.rejected.items()) or "-")
+        totals.add_row("par force", _counts(self.routed_by_force.items()))
+        totals.add_row("par unité", _counts(self.routed_by_unit.most_common(8)))
+        totals.add_row("rejets", _counts(self.rejected.items()) if self.rejected else "-")
         totals.add_row("alertes routées", f"{self.alerts_routed}   escalades: {self.escalations}")
-        totals.add_row("métriques", metrics_url)
+        totals.add_row("métriques", safe_text(metrics_url))
         return Group(Panel(totals, title="Vigie — bus en direct"), recent)
+
+
+def _counts(items: Iterable[tuple[str, int]]) -> Text:
+    """``key=count`` pairs; the keys (unit ids, reason codes) come off the topics."""
+    return Text("  ").join(Text.assemble(safe_text(k), f"={v}") for k, v in items)
 
 
 async def watch(

@@ -6,11 +6,51 @@ import asyncio
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from vigie.contracts.enums import Force, ForceStatus
+from vigie.contracts.models import RoutedEvent
 from vigie.settings import get_settings
+from vigie.terminal import safe_text
 
 console = Console()
+
+
+def render_routed(routed: RoutedEvent) -> Text:
+    """One routed event as ``vigie tail`` shows it.
+
+    Everything that a partner, a site file or a unit wrote goes through ``safe_text``: a
+    description is shown, never interpreted (no markup, no escape sequence, no bidi
+    reordering). Its lines are indented under Vigie's header line, so that a partner cannot
+    forge a line that reads like another event.
+    """
+    event, enrichment, decision = routed.event, routed.enrichment, routed.decision
+    out = Text(f"{routed.routed_at:%H:%M:%S} ")
+    if decision.lane.value == "ALERT":
+        out.append("ALERTE", style="bold red")
+    else:
+        out.append("incident")
+    if event.status.value != "ACTUAL":
+        out.append(f" [{event.status.value}]")
+    out.append(f" {event.category.value} {event.message_type.value} — ")
+    if enrichment.commune:
+        out.append_text(safe_text(enrichment.commune.name))
+    else:
+        out.append("lieu inconnu")
+    out.append(" ")
+    if enrichment.site:
+        out.append_text(safe_text(enrichment.site.residence_name))
+    if enrichment.qpv_name:
+        out.append(" QPV ")
+        out.append_text(safe_text(enrichment.qpv_name))
+    out.append(" — ")
+    out.append_text(safe_text(event.partner_id))
+    out.append(" — ")
+    out.append_text(safe_text(event.event_id))
+    for line in (event.description or "").replace("\r\n", "\n").split("\n"):
+        out.append("\n    ")
+        out.append_text(safe_text(line))
+    return out
 
 
 def tail(
@@ -23,24 +63,14 @@ def tail(
     async def main() -> None:
         async for routed in follow_unit(get_settings().bootstrap_servers, unit,
                                         from_beginning=from_beginning):
-            event, enrichment, decision = routed.event, routed.enrichment, routed.decision
-            lane = "[bold red]ALERTE[/bold red]" if decision.lane.value == "ALERT" else "incident"
-            place = enrichment.commune.name if enrichment.commune else "lieu inconnu"
-            site = enrichment.site.residence_name if enrichment.site else ""
-            qpv = f" QPV {enrichment.qpv_name}" if enrichment.qpv_name else ""
-            flag = "" if event.status.value == "ACTUAL" else f" [{event.status.value}]"
-            console.print(
-                f"{routed.routed_at:%H:%M:%S} {lane}{flag} {event.category.value} "
-                f"{event.message_type.value} — {place} {site}{qpv} — {event.partner_id} "
-                f"— {event.event_id}\n    {event.description or ''}"
-            )
+            console.print(render_routed(routed))
 
     try:
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
     except ValueError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(safe_text(exc, style="red"))
         raise typer.Exit(1) from exc
 
 
@@ -56,4 +86,6 @@ def ack(
 
     record = status_record(unit, event_id, status, transfer_to_force=to_force)
     asyncio.run(publish_records(get_settings().bootstrap_servers, [record]))
-    console.print(f"{status.value} envoyé pour {event_id} par {unit}")
+    console.print(Text.assemble(
+        f"{status.value} envoyé pour ", safe_text(event_id), " par ", safe_text(unit)
+    ))

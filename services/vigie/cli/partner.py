@@ -9,8 +9,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vigie.settings import get_settings
+from vigie.terminal import safe_text
 
 console = Console()
 
@@ -27,8 +29,11 @@ def publish(
     refused = {k: v for k, v in refused.items() if v}
     for event_id, issues in refused.items():
         for issue in issues:
-            console.print(f"[red]{event_id}[/red] {issue.reason.value} ({issue.field}) : "
-                          f"{issue.message_fr}")
+            console.print(Text.assemble(
+                safe_text(event_id, style="red"),
+                f" {issue.reason.value} (", safe_text(issue.field), ") : ",
+                safe_text(issue.message_fr),
+            ))
     if refused:
         console.print("[red]Rien n'a été publié : corrigez les événements ci-dessus.[/red]")
         raise typer.Exit(2)
@@ -36,10 +41,10 @@ def publish(
     table = Table("événement", "statut", "unités", "raison")
     for event_id, acks in found.items():
         if not acks:
-            table.add_row(event_id, "[yellow]sans réponse[/yellow]", "", "")
+            table.add_row(safe_text(event_id), "[yellow]sans réponse[/yellow]", "", "")
         for ack in acks:
-            table.add_row(event_id, ack.status.value, ", ".join(ack.units),
-                          ack.reason_message or "")
+            table.add_row(safe_text(event_id), ack.status.value, safe_text(", ".join(ack.units)),
+                          safe_text(ack.reason_message))
     console.print(table)
     if not all(found.values()):
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from vigie.settings import get_settings
+from vigie.terminal import safe_text
 
 ref_app = typer.Typer(help="Reference data: sites, units, competence.")
 console = Console()
@@ -51,6 +52,6 @@ def load(
         start = date.fromisoformat(effective_from) if effective_from else date.today()
         imported = import_competence_csv(file, departement=departement, effective_from=start)
         for warning in imported.warnings:
-            console.print(f"[yellow]{warning}[/yellow]")
+            console.print(safe_text(warning, style="yellow"))  # quotes the file's cells
         count = asyncio.run(publish_reference(bootstrap, competence=imported.records))
     console.print(f"{count} enregistrement(s) publié(s) ({kind.value})")

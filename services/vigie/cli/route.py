@@ -8,7 +8,8 @@ reference data or an official competence file given with ``--competence``.
 Output: one JSON object per query (JSON Lines), with at least ``insee``, ``commune``,
 ``force`` ("PN"/"GN", null when unplaced), ``unit_id``, ``unit_name``, ``method``,
 ``reference_version``; an unplaced query gives ``"force": null`` and a ``reason``. A batch
-always exits 0: bad lines are answered, not fatal.
+always exits 0: bad lines are answered, not fatal. Answers echo their input: controls and
+bidi characters in it are written as ``\\uXXXX`` escapes (``vigie.terminal.safe_json``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import typer
 from vigie.contracts.enums import Category, DecisionStatus
 from vigie.contracts.models import Address, Coordinates, Location, PartnerEvent
 from vigie.reference.snapshot import ReferenceSnapshot, ReferenceStore
+from vigie.terminal import escape_untrusted, safe_json
 
 route_app = typer.Typer(
     help="Explain the routing of a place: commune, force, competent unit.",
@@ -53,7 +55,7 @@ def _reference(competence: Path | None) -> ReferenceSnapshot:
             competence, departement="60", effective_from=DEFAULT_EFFECTIVE_FROM
         )
         for warning in imported.warnings:
-            typer.echo(f"warning: {warning}", err=True)
+            typer.echo(f"warning: {escape_untrusted(warning)}", err=True)
         store.replace_competence(imported.records)
     return store.snapshot()
 
@@ -194,7 +196,7 @@ def explain(
     ref = _reference(competence)
     if input_ is not None:
         for answer in explain_lines(_lines(input_), ref, day):
-            typer.echo(json.dumps(answer, ensure_ascii=False))
+            typer.echo(safe_json(json.dumps(answer, ensure_ascii=False)))
         return
     query: dict[str, Any] = {"insee": insee} if insee is not None else {"lat": lat, "lon": lon}
-    typer.echo(json.dumps(explain_query(query, ref, day, 0), ensure_ascii=False))
+    typer.echo(safe_json(json.dumps(explain_query(query, ref, day, 0), ensure_ascii=False)))

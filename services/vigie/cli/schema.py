@@ -14,11 +14,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from vigie.contracts.codec import SINGLE_OBJECT_MARKER, DecodeError, codec_for
 from vigie.contracts.evolution import check_all
 from vigie.contracts.mapping import to_jsonable
 from vigie.contracts.schemas import MODEL_OF_MESSAGE, SchemaLoadError, get_registry
+from vigie.terminal import safe_json, safe_text
 
 schema_app = typer.Typer(
     help="Avro contracts: list versions and check FULL_TRANSITIVE evolution.",
@@ -82,7 +84,8 @@ def decode_command(
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
-        err.print(f"[red]cannot read {file}:[/red] {exc.strerror}")
+        err.print(Text.assemble(("cannot read ", "red"), safe_text(file, style="red"),
+                                (":", "red"), f" {exc.strerror}"))
         raise typer.Exit(1) from None
     if data[:2] != SINGLE_OBJECT_MARKER or len(data) < 10:
         err.print("[red]not a Vigie message:[/red] no Avro single-object header (C3 01 + 8 bytes)")
@@ -95,7 +98,8 @@ def decode_command(
     try:
         model = codec.decode(data)
     except DecodeError as exc:
-        err.print(f"[red]{version.message} v{version.version}:[/red] {exc.reason}: {exc.detail}")
+        err.print(Text.assemble((f"{version.message} v{version.version}:", "red"),
+                                " ", safe_text(f"{exc.reason}: {exc.detail}")))
         raise typer.Exit(1) from None
     out = {
         "message": version.message,
@@ -103,4 +107,5 @@ def decode_command(
         "reader_version": codec.latest.version,
         "value": to_jsonable(model),
     }
-    sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+    # The partner's free text is in there: controls and bidi characters leave as \uXXXX.
+    sys.stdout.write(safe_json(json.dumps(out, indent=2, ensure_ascii=False)) + "\n")

@@ -72,3 +72,14 @@ def test_explain_with_an_official_competence_file() -> None:
 def test_explain_needs_exactly_one_mode() -> None:
     result = RUNNER.invoke(route_app, ["explain"])
     assert result.exit_code != 0
+
+
+def test_explain_echoes_a_hostile_input_as_json_escapes() -> None:
+    from tests.unit.hostile_text import FORBIDDEN, HOSTILE
+
+    query = {"postcode": "60000", "commune": HOSTILE}
+    result = RUNNER.invoke(route_app, ["explain", "--input", "-"], input=json.dumps(query) + "\n")
+    assert result.exit_code == 0, result.output
+    assert not any(c in result.stdout for c in FORBIDDEN)
+    [answer] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert answer["input"] == query

@@ -1,0 +1,62 @@
+"""``vigie publish`` echoes partner ids and Vigie's answers as text, never markup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.unit.contracts.conftest import make_event
+from tests.unit.hostile_text import HOSTILE, assert_shown_not_interpreted, printed, terminal
+from vigie.cli import app
+from vigie.cli import partner as partner_cli
+from vigie.contracts.enums import AckStatus
+from vigie.contracts.models import Acknowledgement, PartnerEvent
+from vigie.contracts.reasons import ReasonCode
+from vigie.contracts.validation import Issue
+
+
+@pytest.fixture
+def events_file(tmp_path: Path) -> Path:
+    event = make_event(event_id=HOSTILE, description=HOSTILE, incident_id=HOSTILE,
+                       source_system=HOSTILE, site_id=HOSTILE)
+    path = tmp_path / "events.json"
+    path.write_text(event.model_dump_json(), encoding="utf-8")
+    return path
+
+
+def test_publish_echoes_refused_events_as_text(
+    events_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console = terminal()
+    monkeypatch.setattr(partner_cli, "console", console)
+    monkeypatch.setattr(
+        "vigie.clients.partner.check_locally",
+        lambda event: [Issue(ReasonCode.UNSAFE_TEXT, "description", HOSTILE)],
+    )
+    result = CliRunner().invoke(app, ["publish", str(events_file)])
+    assert result.exit_code == 2, result.output
+    assert_shown_not_interpreted(printed(console))
+
+
+def test_publish_echoes_acknowledgements_as_text(
+    events_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def publish_and_wait(
+        bootstrap: str, events: list[PartnerEvent], timeout: float
+    ) -> dict[str, list[Acknowledgement]]:
+        return {e.event_id: [Acknowledgement(
+            ack_id="c0ffee00-1234-4abc-8def-0123456789ab", partner_id="oise-habitat",
+            event_id=e.event_id, status=AckStatus.ROUTED, units=[HOSTILE],
+            issued_at=datetime(2025, 3, 14, 22, tzinfo=UTC), reason_message=HOSTILE,
+        )] for e in events}
+
+    console = terminal()
+    monkeypatch.setattr(partner_cli, "console", console)
+    monkeypatch.setattr("vigie.clients.partner.check_locally", lambda event: [])
+    monkeypatch.setattr("vigie.clients.partner.publish_and_wait", publish_and_wait)
+    result = CliRunner().invoke(app, ["publish", str(events_file)])
+    assert result.exit_code == 0, result.output
+    assert_shown_not_interpreted(printed(console))
