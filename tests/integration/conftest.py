@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.kafka_tools import WorkerProcess, free_port
+from tests.integration.secure_tools import secure_broker_session
 from vigie.broker.local import LocalBroker
+from vigie.broker.secure import SecureBroker
 from vigie.settings import Settings
 
 
@@ -65,3 +67,9 @@ def start_worker(kafka_settings: Settings, partners: list[str], tmp_path: Path):
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture(scope="session")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    """The secure broker (SASL_SSL, ACLs), started by the first test that needs it."""
+    yield from secure_broker_session(tmp_path_factory)

@@ -5,26 +5,24 @@ authorisation errors instead of raising them); librdkafka (confluent-kafka) is w
 partners' tooling uses. Every case names the principal, the operation, the resource and the
 exact error both clients receive, so a failure says which isolation broke.
 
-The module starts its own secure broker (``SecureBroker``) on spare ports with its own state
-folder: the session's plaintext ``broker`` fixture is neither used nor disturbed.
+The secure broker (``SecureBroker``, spare ports, its own state folder) is the session's
+``secure_broker`` fixture (tests/integration/secure_tools.py), shared with the hostile-partner
+tests; the plaintext ``broker`` fixture is neither used nor disturbed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
     GroupAuthorizationFailedError,
@@ -34,10 +32,19 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from tests.integration.kafka_tools import WorkerProcess, free_port
+from tests.integration.kafka_tools import WorkerProcess
 from tests.integration.scenarios import incident, record_for
+from tests.integration.secure_tools import (
+    PARTNER_A,
+    PARTNER_B,
+    UNIT_X,
+    UNIT_Y,
+    produce_as,
+    publish_site,
+    read_committed_as,
+    worker_env,
+)
 from vigie.broker.secure import (
-    ADMIN,
     WORKER,
     ClientConfig,
     SecureBroker,
@@ -45,18 +52,15 @@ from vigie.broker.secure import (
     unit_principal,
 )
 from vigie.contracts import topics
-from vigie.contracts.codec import DecodeError, decode, encode
+from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, LocateMethod
-from vigie.contracts.models import Acknowledgement, RoutedEvent, SiteRecord
+from vigie.contracts.models import Acknowledgement, RoutedEvent
 from vigie.reference.sites import load_sample_sites
-from vigie.settings import Settings
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 
 pytestmark = pytest.mark.integration
 
-PARTNER_A, PARTNER_B = "opac-oise", "oise-habitat"
-UNIT_X, UNIT_Y = "gn-bt-beauvais", "pn-csp-creil"
 PA, PB = partner_principal(PARTNER_A), partner_principal(PARTNER_B)
 UX, UY = unit_principal(UNIT_X), unit_principal(UNIT_Y)
 CLIENTS = ["aiokafka", "librdkafka"]
@@ -66,62 +70,6 @@ TIMEOUT = 15.0
 logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
 
-@pytest.fixture(scope="module")
-def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
-    port = free_port()
-    settings = Settings(
-        broker_port=port,
-        controller_port=free_port(),
-        bootstrap_servers=f"127.0.0.1:{port}",
-        state_dir=tmp_path_factory.mktemp("kafka-secure"),
-        partitions=1,
-        partners=[PARTNER_A, PARTNER_B],
-    )
-    # Every shipped unit (as `vigie broker start --secure`): a worker serves all of them, so
-    # its ACLs must cover all of them for test_worker_routes_over_sasl_ssl to prove they do.
-    broker = SecureBroker(settings)
-    assert {UNIT_X, UNIT_Y} <= set(broker.unit_ids())
-    broker.start()
-    try:
-        asyncio.run(_provision(broker))
-        yield broker
-    finally:
-        broker.stop()
-
-
-async def _provision(broker: SecureBroker) -> None:
-    """Topics created by the admin; one routed event and one ack written by the worker login
-    (which also proves the worker may write units' and partners' outbound topics)."""
-    names = [
-        name
-        for p in (PARTNER_A, PARTNER_B)
-        for name in (topics.partner_incidents(p), topics.partner_alerts(p), topics.partner_acks(p))
-    ] + [
-        name
-        for u in (UNIT_X, UNIT_Y)
-        for name in (topics.unit_incidents(u), topics.unit_alerts(u), topics.unit_status(u))
-    ]
-    admin = AIOKafkaAdminClient(**broker.client_config(ADMIN).aiokafka())
-    await admin.start()
-    try:
-        response = await admin.create_topics([NewTopic(n, 1, 1) for n in names])
-        assert all(code == 0 for _, code, *_ in response.topic_errors), response.topic_errors
-        for _ in range(50):
-            if set(names) <= set(await admin.list_topics()):
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(**broker.client_config(WORKER).aiokafka(), acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(topics.unit_incidents(UNIT_X), b"routed", key=b"e1")
-        await producer.send_and_wait(topics.partner_acks(PARTNER_A), b"ack", key=b"e1")
-    finally:
-        await producer.stop()
-
-
-# -- the two clients -------------------------------------------------------------------------
 def _aiokafka_write(config: ClientConfig, topic: str) -> str:
     """Produce one record; return 'ok' or the error's class name."""
 
@@ -387,87 +335,6 @@ def test_secrets_are_private(secure_broker: SecureBroker) -> None:
 
 
 # -- a real worker on the secure broker --------------------------------------------------------
-def _worker_env(config: ClientConfig, app_id: str) -> dict[str, str]:
-    """What a worker pod gets (deploy/k8s/worker-deployment.yaml), for the local broker."""
-    return {
-        "VIGIE_BOOTSTRAP_SERVERS": config.bootstrap,
-        "VIGIE_SECURITY_PROTOCOL": config.security_protocol,
-        "VIGIE_SASL_MECHANISM": config.mechanism,
-        "VIGIE_SASL_USERNAME": config.username,
-        "VIGIE_SASL_PASSWORD": config.password,
-        "VIGIE_SSL_CAFILE": str(config.ca_file),
-        "VIGIE_APP_ID": app_id,
-    }
-
-
-async def _publish_site(broker: SecureBroker, site: SiteRecord) -> None:
-    """Operations' part, as the admin: the compacted reference topics (the worker may only
-    read them) and one site that exists nowhere else, so routing by it proves the worker's
-    reference loader read ``ref.sites.v1``."""
-    config = broker.client_config(ADMIN)
-    admin = AIOKafkaAdminClient(**config.aiokafka())
-    await admin.start()
-    try:
-        references = [topics.REF_SITES, topics.REF_COMPETENCE, topics.REF_UNITS]
-        missing = [n for n in references if n not in set(await admin.list_topics())]
-        if missing:
-            await admin.create_topics(
-                [NewTopic(n, 1, 1, topic_configs={"cleanup.policy": "compact"}) for n in missing]
-            )
-        for _ in range(50):
-            if set(references) <= set(await admin.list_topics()):
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        await admin.close()
-    producer = AIOKafkaProducer(**config.aiokafka(), acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(topics.REF_SITES, encode(site), key=site.site_id.encode())
-    finally:
-        await producer.stop()
-
-
-async def _produce_as(config: ClientConfig, topic: str, key: bytes, value: bytes) -> None:
-    producer = AIOKafkaProducer(**config.aiokafka(), acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, value, key=key)
-    finally:
-        await producer.stop()
-
-
-async def _read_committed_as(
-    config: ClientConfig, topic: str, group: str | None, decoder: Callable[[bytes], Any],
-    until: Callable[[list[Any]], bool], timeout: float = 60.0, settle: float = 2.0,
-) -> list[Any]:
-    """Read ``topic`` from the start as ``config``'s principal (``read_committed``), decoding
-    each value with ``decoder`` (records it cannot decode are skipped: earlier tests wrote
-    raw bytes), until ``until`` holds and ``settle`` s more (to see duplicates)."""
-    consumer = AIOKafkaConsumer(
-        topic, **config.aiokafka(), group_id=group, auto_offset_reset="earliest",
-        enable_auto_commit=False, isolation_level="read_committed",
-    )
-    await consumer.start()
-    found: list[Any] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline, done_at = loop.time() + timeout, None
-        while loop.time() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    with contextlib.suppress(DecodeError):
-                        found.append(decoder(record.value))
-            if done_at is None and until(found):
-                done_at = loop.time()
-            if done_at is not None and loop.time() - done_at >= settle:
-                break
-    finally:
-        await consumer.stop()
-    return found
-
-
 def test_worker_routes_over_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path) -> None:
     """A real ``vigie worker`` logged in as ``vigie-worker`` (SASL_SSL, SCRAM-SHA-512, the
     local CA) with nothing but the ACLs of ``worker_acls()``: it provisions the topics it
@@ -480,13 +347,13 @@ def test_worker_routes_over_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path
     model = next(s for s in load_sample_sites() if s.insee_code == "60175")  # Creil: PN
     site = model.model_copy(update={"site_id": f"{PARTNER_A}-secure-{uuid.uuid4().hex[:8]}",
                                     "partner_id": PARTNER_A})
-    asyncio.run(_publish_site(secure_broker, site))
+    asyncio.run(publish_site(secure_broker, site))
 
     worker = WorkerProcess(
         settings=settings.model_copy(update={"state_dir": tmp_path}),
         partners=[PARTNER_A, PARTNER_B],
         log_path=tmp_path / "worker.log",
-        extra_env=_worker_env(worker_login, settings.app_id),
+        extra_env=worker_env(worker_login, settings.app_id),
     )
     try:
         worker.start(timeout=150)
@@ -494,14 +361,14 @@ def test_worker_routes_over_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path
             update={"site_id": site.site_id, "location": None}
         )
         topic, key, value = record_for(event)
-        asyncio.run(_produce_as(secure_broker.client_config(PA), topic, key, value))
+        asyncio.run(produce_as(secure_broker.client_config(PA), topic, key, value))
 
-        routed = [r for r in asyncio.run(_read_committed_as(
+        routed = [r for r in asyncio.run(read_committed_as(
             secure_broker.client_config(UY), topics.unit_incidents(UNIT_Y), _group(UY),
             lambda raw: decode(raw, RoutedEvent),
             until=lambda found: any(r.event.event_id == event.event_id for r in found),
         )) if r.event.event_id == event.event_id]
-        acks = [a for a in asyncio.run(_read_committed_as(
+        acks = [a for a in asyncio.run(read_committed_as(
             secure_broker.client_config(PA), topics.partner_acks(PARTNER_A), _group(PA),
             lambda raw: decode(raw, Acknowledgement),
             until=lambda found: any(a.event_id == event.event_id for a in found),
