@@ -18,6 +18,7 @@ Used by ``tests/integration/test_chaos.py`` (short form, session broker) and by
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import random
 import subprocess
@@ -31,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from tests.integration.kafka_tools import WorkerProcess
 from vigie.broker.local import LocalBroker
@@ -40,8 +43,10 @@ from vigie.contracts.enums import AckStatus
 from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent, SiteRecord
 from vigie.reference.sites import load_sample_sites
 from vigie.reference.snapshot import ReferenceStore
+from vigie.settings import Settings
 from vigie.simulation.feed import FeedMessage, make_event, scripted_day
 from vigie.simulation.publisher import publish_reference
+from vigie.workers.engine import key_partition
 from vigie.workers.provision import partitions_of
 
 SAMPLE_PARTNERS = ("opac-oise", "oise-habitat", "clesence", "sa-hlm-oise")
@@ -49,8 +54,13 @@ ROUTING = {AckStatus.ROUTED, AckStatus.REJECTED, AckStatus.EXPIRED, AckStatus.DU
 #: Rejections decided by the codec: the message cannot be read, so it is also dead-lettered.
 DECODE_REASONS = {"EMPTY_MESSAGE", "BAD_MARKER", "UNKNOWN_SCHEMA", "TRUNCATED", "TRAILING_BYTES",
                   "OVERSIZED", "SCHEMA_VIOLATION"}
-POISON_KINDS = ("undecodable", "oversized", "wrong-key", "other-partner")
+POISON_KINDS = ("undecodable", "oversized", "wrong-key", "other-partner", "spoofed-partition",
+                "near-1-mib", "control-characters")
 OVERSIZE_BYTES = 70 * 1024  # > the 64 KiB limit (settings.max_message_bytes)
+#: Accepted by the broker's default message.max.bytes (1,048,588) with its key and batch; the
+#: partner topics of the run have their limit raised to let it through (``Chaos.run``).
+NEAR_ONE_MIB = 1_048_450
+RAISED_TOPIC_LIMIT = 2 << 20
 MAX_READ = 1 << 22  # outputs may carry an oversized original (dead letters)
 
 Coordinates = tuple[str, int, int]
@@ -82,6 +92,8 @@ class Input:
     event_id: str | None
     expect: str  # "route", "duplicate", "expired", "reject:<REASON>"
     kind: str  # "feed" or one of POISON_KINDS
+    #: Written to this partition instead of the key's (None: the producer's murmur2).
+    partition: int | None = None
 
     @property
     def dead_letter_expected(self) -> bool:
@@ -188,7 +200,8 @@ def _feed_input(message: FeedMessage) -> Input:
                  message.event_id, message.expect, "feed")
 
 
-def poison(kind: str, site: SiteRecord, others: list[str], rng: random.Random) -> Input:
+def poison(kind: str, site: SiteRecord, others: list[str], rng: random.Random,
+           partitions: int) -> Input:
     """A message no worker may route: what a broken or hostile sender could publish."""
     from datetime import UTC, datetime
 
@@ -214,10 +227,25 @@ def poison(kind: str, site: SiteRecord, others: list[str], rng: random.Random) -
         forged = event.model_copy(update={"partner_id": rng.choice(others)})
         return Input(topic, event.event_id.encode(), encode(forged), partner, event.event_id,
                      "reject:SENDER_MISMATCH", kind)
+    if kind == "spoofed-partition":
+        home = key_partition(event.event_id.encode(), partitions) or 0
+        return Input(topic, event.event_id.encode(), encode(event), partner, event.event_id,
+                     "reject:WRONG_PARTITION", kind, partition=(home + 1) % partitions)
+    if kind == "near-1-mib":
+        value = encode(event) + rng.randbytes(64) * ((NEAR_ONE_MIB - 400) // 64)
+        return Input(topic, event.event_id.encode(), value, partner, event.event_id,
+                     "reject:OVERSIZED", kind)
+    if kind == "control-characters":
+        text = rng.choice(["NUL\x00", "\x1b]8;;http://evil\x1b\\lien\x1b]8;;\x1b\\",
+                           "\u202egnp.exe", "\x9b2J"])
+        tricked = event.model_copy(update={"description": f"Hall B {text} fin"})
+        return Input(topic, event.event_id.encode(), encode(tricked), partner, event.event_id,
+                     "reject:UNSAFE_TEXT", kind)
     raise ValueError(kind)
 
 
-def build_inputs(sites: list[SiteRecord], partners: list[str], config: ChaosConfig) -> list[Input]:
+def build_inputs(sites: list[SiteRecord], partners: list[str], config: ChaosConfig,
+                 partitions: int) -> list[Input]:
     """The scripted feed (its own malformed messages, duplicates, follow-ups and expired
     events included) with one poison message after every ``poison_every`` feed messages."""
     rng = random.Random(config.seed)
@@ -228,7 +256,7 @@ def build_inputs(sites: list[SiteRecord], partners: list[str], config: ChaosConf
             kind = POISON_KINDS[(i // config.poison_every - 1) % len(POISON_KINDS)]
             site = rng.choice(sites)
             others = [p for p in partners if p != site.partner_id]
-            inputs.append(poison(kind, site, others, rng))
+            inputs.append(poison(kind, site, others, rng, partitions))
     return inputs
 
 
@@ -256,13 +284,15 @@ class Publisher(threading.Thread):
         # Idempotent producer: its retries across the broker restart never duplicate an input.
         producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
                                     enable_idempotence=True, linger_ms=5,
-                                    request_timeout_ms=120_000, max_request_size=1 << 20)
+                                    request_timeout_ms=120_000,
+                                    max_request_size=RAISED_TOPIC_LIMIT)
         await producer.start()
         started = time.monotonic()
         pending: list[asyncio.Future[None]] = []
         try:
             for index, item in enumerate(self.inputs):
-                future = await producer.send(item.topic, key=item.key, value=item.value)
+                future = await producer.send(item.topic, key=item.key, value=item.value,
+                                             partition=item.partition)
                 pending.append(asyncio.ensure_future(self._record(index, future)))
                 self.sent = index + 1
                 delay = started + self.sent / self.rate - time.monotonic()
@@ -394,7 +424,7 @@ class Chaos:
         started = time.monotonic()
         config = self.config
         sites = remapped_sites(self.partners)
-        inputs = build_inputs(sites, self.partners, config)
+        inputs = build_inputs(sites, self.partners, config, self.settings.partitions)
         self.report.inputs = len(inputs)
         self.report.poison = sum(i.kind != "feed" for i in inputs)
         self.report.feed = len(inputs) - self.report.poison
@@ -402,6 +432,7 @@ class Chaos:
                  f"workdir {self.workdir}")
         first = self._new_worker()  # creates the topics
         self._ready(first, "first worker")
+        asyncio.run(raise_partner_topic_limits(self.settings))
         asyncio.run(publish_reference(self.bootstrap, sites=sites))
         time.sleep(2.0)  # the loader of the running worker takes the sites in
         publisher = Publisher(self.bootstrap, inputs, config.rate)
@@ -434,6 +465,30 @@ class Chaos:
                 diagnose(self.bootstrap, self.settings.app_id, self.partners, missing[:5], keys))
         self.report.seconds = time.monotonic() - started
         return self.report
+
+
+async def raise_partner_topic_limits(settings: Settings) -> None:
+    """Partner topics as an operator may have left them (a limit raised by hand, or topics
+    created before Vigie set one): near-1 MiB values then reach the worker, which must
+    answer them without ever stalling (issue 12)."""
+    admin = AIOKafkaAdminClient(**settings.kafka_options())
+    await admin.start()
+    try:
+        await admin.alter_configs([
+            ConfigResource(ConfigResourceType.TOPIC, topic,
+                           configs={"max.message.bytes": str(RAISED_TOPIC_LIMIT)})
+            for partner in settings.partners
+            for topic in (topics.partner_incidents(partner), topics.partner_alerts(partner))])
+    finally:
+        await admin.close()
+
+
+def _keeps(letter: DeadLetter, value: bytes) -> bool:
+    """The letter holds the original bytes: all of them, or a prefix with size and digest."""
+    if not letter.payload_truncated:
+        return letter.payload == value
+    return (value.startswith(letter.payload) and letter.payload_size == len(value)
+            and letter.payload_sha256 == hashlib.sha256(value).hexdigest())
 
 
 # -- reading and checking ---------------------------------------------------------------------
@@ -646,7 +701,7 @@ def check(report: ChaosReport, inputs: list[Input], coordinates: list[Coordinate
             report.lost_dead_letters += 1
             continue
         report.duplicated_dead_letters += len(found) - 1
-        if any(d.payload != item.value or d.reason_code != item.expect[7:] or not d.reason
+        if any(not _keeps(d, item.value) or d.reason_code != item.expect[7:] or not d.reason
                for d in found):
             report.bad_dead_letters += 1
 
