@@ -52,6 +52,7 @@ if str(ROOT / "services") not in sys.path:
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # noqa: E402
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic  # noqa: E402
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType  # noqa: E402
 from aiokafka.structs import RecordMetadata  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
@@ -75,7 +76,7 @@ from vigie.simulation.feed import (  # noqa: E402
     to_message,
 )
 from vigie.simulation.publisher import publish_reference  # noqa: E402
-from vigie.workers.provision import ensure_topics, partitions_of  # noqa: E402
+from vigie.workers.provision import ensure_topics, partitions_of, planned_topics  # noqa: E402
 
 console = Console()
 RESULTS = ROOT / "bench" / "results"
@@ -88,6 +89,11 @@ FLOOD_OVERSIZED_SHARE = 0.002  # oversized messages
 #: > max_message_bytes (64 KiB), < the broker's message.max.bytes (1 MiB); the last two are
 #: above the worker's max_partition_fetch_bytes (256 KiB).
 OVERSIZED_BYTES = (80 * 1024, 200 * 1024, 512 * 1024, 900 * 1024)
+#: The last two are also above the partner topics' own max.message.bytes (256 KiB,
+#: Settings.partner_topic_max_message_bytes), which would refuse them at produce time: the
+#: flood partner's input topics take up to the broker's limit instead, so the run still
+#: measures the worker's answer to them (as on a cluster whose limit was raised).
+FLOOD_TOPIC_MAX_MESSAGE_BYTES = 1_048_588
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 GOALS = {
@@ -375,6 +381,31 @@ class Bench:
         return self.settings.model_copy(update={"app_id": app_id, "state_dir": state})
 
     # -- setup ------------------------------------------------------------------------------
+    async def raise_flood_limit(self, admin: AIOKafkaAdminClient) -> None:
+        """FLOOD_TOPIC_MAX_MESSAGE_BYTES on the flood partner's input topics. AlterConfigs
+        replaces a topic's whole configuration, so the planned one is sent with it."""
+        plan = {s.name: s.config for s in planned_topics(self.settings, self.unit_ids)}
+        names = [topics.partner_incidents(FLOOD_PARTNER), topics.partner_alerts(FLOOD_PARTNER)]
+        responses = await admin.alter_configs([
+            ConfigResource(ConfigResourceType.TOPIC, name, configs={
+                **plan[name], "max.message.bytes": str(FLOOD_TOPIC_MAX_MESSAGE_BYTES)})
+            for name in names
+        ])
+        failed = [r for response in responses for r in response.resources if r[0] != 0]
+        if failed:
+            raise RuntimeError(f"could not raise max.message.bytes of {names}: {failed}")
+        # Applied asynchronously (metadata log): a produce right after may still be refused.
+        wanted = str(FLOOD_TOPIC_MAX_MESSAGE_BYTES)
+        for _ in range(100):
+            described = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, name) for name in names])
+            values = [entry[1] for response in described for resource in response.resources
+                      for entry in resource[4] if entry[0] == "max.message.bytes"]
+            if values == [wanted] * len(names):
+                return
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"max.message.bytes of {names} not raised after 10 s")
+
     async def setup(self) -> None:
         await ensure_topics(self.settings, self.unit_ids)
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
@@ -382,6 +413,7 @@ class Bench:
         try:
             if PASSTHROUGH_TOPIC not in await admin.list_topics():
                 await admin.create_topics([NewTopic(PASSTHROUGH_TOPIC, 4, 1)])
+            await self.raise_flood_limit(admin)
         finally:
             await admin.close()
         await publish_reference(self.bootstrap, sites=load_sample_sites())

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root when running from a checkout (services/vigie/settings.py -> ../..).
@@ -60,11 +60,30 @@ class Settings(BaseSettings):
     past_horizon_days: float = 30.0
     alert_takeover_delay_seconds: float = 300.0
     max_message_bytes: int = 64 * 1024
+    #: ``max.message.bytes`` of the partner input topics (partner.<p>.incidents|alerts.v1),
+    #: 256 KiB. Above the contract's 64 KiB, so a value between the two still reaches the
+    #: worker, which answers OVERSIZED with a clear reason; well under the broker's 1 MiB, so
+    #: a near-1-MiB value is refused by the broker at produce time and never becomes a
+    #: record every worker must read, dead-letter and replay. It is also the limit of a
+    #: whole record batch: partners' librdkafka producers must set ``message.max.bytes``
+    #: (and aiokafka ones ``max_batch_size``) to at most this value (``vigie broker
+    #: client-config`` does). Applied when a topic is created; existing topics keep theirs.
+    partner_topic_max_message_bytes: int = 256 * 1024
     #: Largest record a worker produces (routed copy, ack, dead letter, changelog entry):
     #: under the broker's default ``message.max.bytes`` (1,048,588) with room for the batch
     #: header. An output above it is never sent: its input is dead-lettered instead, so one
     #: message can never make a transaction fail (and the worker crash-loop) forever.
     max_output_bytes: int = 1_000_000
+
+    @model_validator(mode="after")
+    def _partner_topics_take_the_contract(self) -> Settings:
+        # Below the contract's limit, the broker would refuse values the contract accepts.
+        if self.partner_topic_max_message_bytes < self.max_message_bytes:
+            raise ValueError(
+                "partner_topic_max_message_bytes must be at least max_message_bytes "
+                f"({self.partner_topic_max_message_bytes} < {self.max_message_bytes})"
+            )
+        return self
 
     def kafka_options(self) -> dict[str, Any]:
         """Keyword arguments for every aiokafka client (producer, consumer, admin)."""

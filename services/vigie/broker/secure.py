@@ -242,6 +242,8 @@ class ClientConfig:
     ca_file: Path
     mechanism: str = SCRAM_MECHANISM
     security_protocol: str = "SASL_SSL"
+    #: librdkafka's ``message.max.bytes`` for a partner (None: librdkafka's default).
+    max_message_bytes: int | None = None
 
     def ssl_context(self) -> ssl.SSLContext:
         """Verify the broker against the local CA only, host name included (127.0.0.1 is
@@ -260,8 +262,13 @@ class ClientConfig:
         }
 
     def librdkafka(self) -> dict[str, str]:
-        """Configuration for confluent-kafka / librdkafka clients."""
-        return {
+        """Configuration for confluent-kafka / librdkafka clients.
+
+        For a partner, ``message.max.bytes`` is the partner topics' ``max.message.bytes``:
+        librdkafka fills a record batch up to its ``message.max.bytes`` (1,000,000 by
+        default), and the broker refuses a whole batch above the topic's limit, so a partner
+        left on the default would see batches of small, valid events refused under load."""
+        config = {
             "bootstrap.servers": self.bootstrap,
             "security.protocol": self.security_protocol,
             "sasl.mechanism": self.mechanism,
@@ -269,6 +276,9 @@ class ClientConfig:
             "sasl.password": self.password,
             "ssl.ca.location": str(self.ca_file),
         }
+        if self.max_message_bytes is not None:
+            config["message.max.bytes"] = str(self.max_message_bytes)
+        return config
 
     def java_properties(self) -> str:
         """A ``--command-config`` file body for the Kafka Java tools."""
@@ -380,7 +390,10 @@ class SecureBroker(LocalBroker):
     def client_config(self, principal: str) -> ClientConfig:
         """Connection settings for one principal (``admin``, ``vigie-worker``,
         ``partner-<id>``, ``unit-<id>``)."""
-        return ClientConfig(self.bootstrap, principal, self.password(principal), self.ca_file)
+        limit = (self.settings.partner_topic_max_message_bytes
+                 if principal.startswith(partner_principal("")) else None)
+        return ClientConfig(self.bootstrap, principal, self.password(principal), self.ca_file,
+                            max_message_bytes=limit)
 
     # -- certificates ------------------------------------------------------------------------
     def _keytool(self, *steps: Sequence[str], password: str) -> None:

@@ -38,6 +38,10 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
     n = settings.partitions
     # Free text travels in partner and routed topics: keep them short by default.
     event_cfg = {"retention.ms": str(7 * DAY_MS)}
+    # What partners write: the broker itself refuses a value far above the contract's limit
+    # (Settings.partner_topic_max_message_bytes says why this value).
+    partner_cfg = {**event_cfg,
+                   "max.message.bytes": str(settings.partner_topic_max_message_bytes)}
     ack_cfg = {"retention.ms": str(30 * DAY_MS)}
     compacted = {"cleanup.policy": "compact"}
     specs = [
@@ -53,8 +57,8 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
     ]
     for partner in settings.partners:
         specs += [
-            TopicSpec(topics.partner_incidents(partner), n, event_cfg),
-            TopicSpec(topics.partner_alerts(partner), n, event_cfg),
+            TopicSpec(topics.partner_incidents(partner), n, partner_cfg),
+            TopicSpec(topics.partner_alerts(partner), n, partner_cfg),
             TopicSpec(topics.partner_acks(partner), n, ack_cfg),
         ]
     for unit in sorted(set(unit_ids)):
@@ -67,7 +71,11 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
 
 
 async def ensure_topics(settings: Settings, unit_ids: Iterable[str]) -> list[str]:
-    """Create the missing topics; return the names created (existing ones are left alone)."""
+    """Create the missing topics; return the names created.
+
+    Existing topics are left alone, configuration included: an operator may have changed
+    one on purpose (a larger ``max.message.bytes`` for a test, a longer retention), and a
+    worker start must not undo it."""
     admin = AIOKafkaAdminClient(**settings.kafka_options())
     await admin.start()
     try:
