@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from prometheus_client import Counter, Gauge, Histogram, Info
 
 from vigie.contracts import topics
-from vigie.pipeline.messages import StageResult
+from vigie.pipeline.messages import Outcome, StageResult
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -164,7 +164,7 @@ def record_intake(lane: str, result: StageResult, latency_seconds: float | None)
         EVENTS_BY_COMMUNE.labels(result.insee or UNKNOWN).inc()
     EVENTS_OUTCOME.labels(partner, result.outcome.value, result.reason_code or "").inc()
     routed_lane = (result.lane or lane).lower() if result.lane else lane
-    for unit in result.units if result.outcome.value in ("routed", "manual_triage") else ():
+    for unit in result.units if result.outcome in _ROUTED else ():
         EVENTS_ROUTED.labels(unit, routed_lane).inc()
     if latency_seconds is not None and result.units:
         ROUTING_LATENCY.labels(routed_lane).observe(max(latency_seconds, 0.0))
@@ -205,24 +205,28 @@ def init_unit_series(units: Iterable[str]) -> None:
         ESCALATIONS.labels(unit)
 
 
+_ROUTED = (Outcome.ROUTED, Outcome.MANUAL_TRIAGE)
+
+
 def record_status(result: StageResult) -> None:
     """One unit status update: accepted or refused, time to take in charge, transfers."""
-    unit = str(result.notes.get("unit", "unknown"))
-    status = str(result.notes.get("status", "unreadable"))
-    outcome = "accepted" if result.outcome.value == "routed" else "rejected"
-    STATUS_UPDATES.labels(unit, status, outcome).inc()
-    if outcome == "rejected":
+    facts = result.status
+    unit = facts.unit if facts is not None else "unknown"
+    status = facts.status.value if facts is not None and facts.status else "unreadable"
+    accepted = result.outcome is Outcome.ROUTED
+    STATUS_UPDATES.labels(unit, status, "accepted" if accepted else "rejected").inc()
+    if not accepted:
         DEAD_LETTERS.labels("status", result.reason_code or "").inc()
-    after = result.notes.get("taken_in_charge_after")
-    if after is not None:
-        ALERT_TIME_TO_TAKE_IN_CHARGE.labels(unit).observe(float(after))
-    moved = result.notes.get("transfer")
-    if moved is not None:
-        TRANSFERS.labels(moved[0], moved[1]).inc()
+    if facts is None:
+        return
+    if facts.taken_in_charge_after is not None:
+        ALERT_TIME_TO_TAKE_IN_CHARGE.labels(unit).observe(facts.taken_in_charge_after)
+    if facts.transfer is not None:
+        TRANSFERS.labels(*facts.transfer).inc()
 
 
 def record_escalation(result: StageResult) -> None:
-    for unit in result.notes.get("escalation", ()):
+    for unit in result.escalated_from:
         ESCALATIONS.labels(unit).inc()
 
 

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr, model_validator
+from pydantic import PositiveFloat, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root when running from a checkout (services/vigie/settings.py -> ../..).
@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     future_tolerance_seconds: float = 300.0
     #: Incidents that occurred longer ago than this are rejected (TOO_OLD), not routed as live.
     past_horizon_days: float = 30.0
-    alert_takeover_delay_seconds: float = 300.0
+    alert_takeover_delay_seconds: PositiveFloat = 300.0
     max_message_bytes: int = 64 * 1024
     #: ``max.message.bytes`` of the partner input topics (partner.<p>.incidents|alerts.v1),
     #: 256 KiB. Above the contract's 64 KiB, so a value between the two still reaches the

@@ -166,15 +166,15 @@ def escalation_deadline(routed_at: datetime, delay: timedelta) -> datetime:
     return routed_at + delay
 
 
-def escalation_due(
-    routed_at: datetime, taken_in_charge: bool, now: datetime, delay: timedelta
-) -> bool:
-    """Whether the escalation agent must now escalate an urgent alert to the command centre.
+def escalation_due(state: AckStatus | None, deadline: float | None, now: float) -> bool:
+    """Whether an urgent alert must now be escalated to the command centre.
 
-    ``taken_in_charge`` means any unit status was accepted for the event (a dispatched patrol
-    or a transfer request is a reaction too), matching the table where ``ESCALATED`` only
-    follows ``ROUTED``. Due from the deadline included, so a timer firing exactly on time
-    escalates. The clock is passed in, never read here, so tests and replays are exact; use
-    timezone-aware datetimes (mixing naive and aware raises ``TypeError``).
+    ``deadline`` is the alert's ``escalation_deadline`` (epoch seconds; None once a unit
+    reacted or the partner cancelled). Any accepted unit status is a reaction (a dispatched
+    patrol or a transfer request too), and the table allows ``ESCALATED`` only straight after
+    ``ROUTED``: an alert already answered, transferred or escalated is never due, whatever
+    its deadline says. Due from the deadline included, so a timer firing exactly on time
+    escalates. The clock is passed in, never read here, so tests and replays are exact.
     """
-    return not taken_in_charge and now >= escalation_deadline(routed_at, delay)
+    return (deadline is not None and deadline <= now and state is not None
+            and is_allowed(state, _A.ESCALATED))

@@ -6,6 +6,8 @@ with an incompatible contract (never, under FULL_TRANSITIVE evolution). See docs
 
 import re
 
+from vigie.contracts.enums import Lane
+
 DEADLETTER = "vigie.deadletter.v1"
 REF_SITES = "ref.sites.v1"
 REF_COMPETENCE = "ref.competence.v1"
@@ -25,6 +27,11 @@ def partner_incidents(partner_id: str) -> str:
 
 def partner_alerts(partner_id: str) -> str:
     return f"partner.{partner_id}.alerts.v1"
+
+
+def partner_input(partner_id: str, lane: Lane) -> str:
+    """The partner's topic for an event of this lane (``routing.policy.lane_for``)."""
+    return partner_alerts(partner_id) if lane is Lane.ALERT else partner_incidents(partner_id)
 
 
 def partner_acks(partner_id: str) -> str:

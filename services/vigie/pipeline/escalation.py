@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from vigie.acks.lifecycle import is_allowed
+from vigie.acks.lifecycle import escalation_due
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, DecisionStatus
+from vigie.contracts.keys import root_event_id
 from vigie.contracts.models import PartnerEvent
 from vigie.pipeline import outputs
-from vigie.pipeline.intake import root_event_id, utcnow
+from vigie.pipeline.intake import utcnow
 from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult, advance
 from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.policy import decide, escalation_target
@@ -36,12 +37,7 @@ class EscalationProcessor:
 
     @staticmethod
     def due(record: EventRecord, now: float) -> bool:
-        return (
-            record.alert_deadline is not None
-            and record.alert_deadline <= now
-            and record.state is not None
-            and is_allowed(record.state, AckStatus.ESCALATED)
-        )
+        return escalation_due(record.state, record.alert_deadline, now)
 
     def handle(self, msg: Inbound, record: EventRecord | None) -> StageResult:
         """``msg`` is the timer's request (its coordinates and the event id make the ack id
@@ -68,4 +64,4 @@ class EscalationProcessor:
         updated = advance(record, AckStatus.ESCALATED, alert_deadline=None, units=units)
         return StageResult(Outcome.ROUTED, record.partner_id, outbound, updated,
                            units=tuple(record.units), lane=record.lane,
-                           notes={"escalation": tuple(record.units)})
+                           escalated_from=tuple(record.units))

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from vigie.acks.lifecycle import escalation_deadline
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode, recover_event_id
 from vigie.contracts.enums import AckStatus, DecisionStatus, Lane, MessageType
+from vigie.contracts.keys import root_event_id
 from vigie.contracts.models import (
     PartnerEvent,
 )
@@ -32,13 +34,6 @@ Lookup = Callable[[str], EventRecord | None]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def root_event_id(event: PartnerEvent) -> str:
-    """The id that keys every message of one incident (see module docstring)."""
-    if event.message_type is MessageType.NEW or not event.references:
-        return event.event_id
-    return event.references[0]
 
 
 class IntakeProcessor:
@@ -130,7 +125,7 @@ class IntakeProcessor:
     def _alert_deadline(self, lane: Lane, now: datetime) -> float | None:
         if lane is not Lane.ALERT:
             return None
-        return (now + self._settings.alert_takeover_delay).timestamp()
+        return escalation_deadline(now, self._settings.alert_takeover_delay).timestamp()
 
     def dead_letter(self, msg: Inbound, reason: ReasonCode, detail: str) -> StageResult:
         """The last resort for a record this stage cannot handle: keep its bytes, say why."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from vigie.contracts.enums import AckStatus, Lane
+from vigie.contracts.enums import AckStatus, ForceStatus, Lane
 from vigie.contracts.models import KafkaCoordinates
 
 
@@ -125,6 +125,20 @@ class EventRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusFacts:
+    """What the status relay learnt from one unit message, for the metrics: bounded values
+    only (a unit id from the topic name, a status from a closed set, seconds)."""
+
+    unit: str
+    #: The unit's status, None when the message could not be read.
+    status: ForceStatus | None = None
+    #: Seconds from routing to an alert's take in charge (first reaction to an open alert).
+    taken_in_charge_after: float | None = None
+    #: (from unit, to unit) of an accepted transfer.
+    transfer: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StageResult:
     """What a processor decided for one input: records to send, a table write, the outcome."""
 
@@ -143,8 +157,10 @@ class StageResult:
     category: str | None = None
     insee: str | None = None
     qpv: str | None = None
-    #: Extra counts for the metrics: "escalation", "transfer", "taken_in_charge_after" (s).
-    notes: dict[str, Any] = field(default_factory=dict)
+    #: The status relay's facts (None for the other stages).
+    status: StatusFacts | None = None
+    #: The units an escalated alert was taken from (escalation stage only).
+    escalated_from: tuple[str, ...] = ()
 
 
 def advance(record: EventRecord, *statuses: AckStatus, **changes: Any) -> EventRecord:

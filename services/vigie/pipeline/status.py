@@ -10,18 +10,27 @@ A transfer request re-routes the event to the other force and tells the partner.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from vigie.acks.lifecycle import FORCE_TO_ACK, accept_force_status
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode, is_uuid
 from vigie.contracts.enums import AckStatus, DecisionStatus, Force, ForceStatus
+from vigie.contracts.keys import root_event_id
 from vigie.contracts.models import PartnerEvent, StatusUpdate
 from vigie.contracts.reasons import ReasonCode
 from vigie.contracts.validation import validate_status_update
 from vigie.pipeline import outputs
-from vigie.pipeline.intake import Lookup, root_event_id, utcnow
-from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult, advance
+from vigie.pipeline.intake import Lookup, utcnow
+from vigie.pipeline.messages import (
+    EventRecord,
+    Inbound,
+    Outcome,
+    StageResult,
+    StatusFacts,
+    advance,
+)
 from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.policy import decide, transfer
 from vigie.settings import Settings
@@ -73,17 +82,18 @@ class StatusProcessor:
                                 now)
 
         status = FORCE_TO_ACK[update.status]
-        notes: dict[str, object] = {"unit": unit_id, "status": update.status.value}
+        facts = StatusFacts(unit_id, update.status)
         if update.status in TAKES_IN_CHARGE and record.alert_deadline and record.routed_at:
-            notes["taken_in_charge_after"] = max(now.timestamp() - record.routed_at, 0.0)
+            facts = replace(facts, taken_in_charge_after=max(now.timestamp() - record.routed_at,
+                                                             0.0))
         if update.status is ForceStatus.TRANSFER_REQUESTED:
-            return self._transfer(msg, record, unit_id, update, now, notes)
+            return self._transfer(msg, record, unit_id, update, now, facts)
         ack = outputs.ack(msg, record.partner_id, record.event_id, status, now, units=[unit_id])
         stops_timer = update.status in TAKES_IN_CHARGE or update.status is ForceStatus.CLOSED
         updated = advance(record, status,
                           alert_deadline=None if stops_timer else record.alert_deadline)
         return StageResult(Outcome.ROUTED, record.partner_id, [ack], updated,
-                           units=(unit_id,), notes=notes)
+                           units=(unit_id,), status=facts)
 
     def _transfer(
         self,
@@ -92,7 +102,7 @@ class StatusProcessor:
         unit_id: str,
         update: StatusUpdate,
         now: datetime,
-        notes: dict[str, object],
+        facts: StatusFacts,
     ) -> StageResult:
         """Send the event to the other force and say so twice: requested, then transferred."""
         if record.event_bytes is None:
@@ -122,9 +132,9 @@ class StatusProcessor:
                           units=tuple(moved.units),
                           force=moved.force.value if moved.force else None,
                           alert_deadline=None)
-        notes["transfer"] = (unit_id, moved.units[0])
         return StageResult(Outcome.ROUTED, record.partner_id, outbound, updated,
-                           units=tuple(moved.units), lane=record.lane, notes=notes)
+                           units=tuple(moved.units), lane=record.lane,
+                           status=replace(facts, transfer=(unit_id, moved.units[0])))
 
     def refuse(
         self, msg: Inbound, reason: ReasonCode, detail: str, now: datetime | None = None
@@ -135,4 +145,4 @@ class StatusProcessor:
         letter = outputs.dead_letter(self.stage, msg, reason, detail, now,
                                      event_id=key if is_uuid(key) else None)
         return StageResult(Outcome.REJECTED, None, [letter], reason_code=reason.value,
-                           notes={"unit": topics.owner_of(msg.topic) or "unknown"})
+                           status=StatusFacts(topics.owner_of(msg.topic) or "unknown"))

@@ -20,11 +20,14 @@ from vigie.contracts.enums import (
     Category,
     Certainty,
     EventStatus,
+    Lane,
     MessageType,
     Severity,
     Urgency,
 )
+from vigie.contracts.keys import root_event_id
 from vigie.contracts.models import PartnerEvent, SiteRecord
+from vigie.routing.policy import lane_for
 
 #: Relative frequency of each category in a landlord's reports (illustrative, not official).
 CATEGORY_WEIGHTS: dict[Category, float] = {
@@ -126,11 +129,10 @@ def follow_up(original: PartnerEvent, kind: MessageType, sent_at: datetime,
 
 def to_message(event: PartnerEvent, expect: str = "route") -> FeedMessage:
     """Encode for the partner's own topic, keyed by the root event id (the contract)."""
-    urgent = event.category in URGENT_CATEGORIES or event.persons_in_danger
-    topic = (topics.partner_alerts if urgent else topics.partner_incidents)(event.partner_id)
-    root = event.references[0] if event.references else event.event_id
-    return FeedMessage(topic, root.encode(), encode(event), event.partner_id, event.event_id,
-                       expect, urgent, event.message_type)
+    lane = lane_for(event)
+    return FeedMessage(topics.partner_input(event.partner_id, lane),
+                       root_event_id(event).encode(), encode(event), event.partner_id,
+                       event.event_id, expect, lane is Lane.ALERT, event.message_type)
 
 
 def malformed(site: SiteRecord, rng: random.Random, sent_at: datetime) -> FeedMessage:

@@ -270,18 +270,26 @@ DELAY = timedelta(minutes=5)
 
 
 @pytest.mark.parametrize(
-    ("elapsed", "taken", "due"),
+    ("state", "elapsed", "due"),
     [
-        (timedelta(0), False, False),
-        (timedelta(minutes=4, seconds=59), False, False),
-        (DELAY, False, True),  # the deadline itself is due
-        (timedelta(hours=1), False, True),
-        (timedelta(hours=1), True, False),
-        (-timedelta(seconds=1), False, False),  # clock skew: never escalate early
+        (AckStatus.ROUTED, timedelta(0), False),
+        (AckStatus.ROUTED, timedelta(minutes=4, seconds=59), False),
+        (AckStatus.ROUTED, DELAY, True),  # the deadline itself is due
+        (AckStatus.ROUTED, timedelta(hours=1), True),
+        (AckStatus.ROUTED, -timedelta(seconds=1), False),  # clock skew: never escalate early
+        # Any reaction of a unit, a transfer or an escalation already made: never due.
+        (AckStatus.TAKEN_IN_CHARGE, timedelta(hours=1), False),
+        (AckStatus.PATROL_DISPATCHED, timedelta(hours=1), False),
+        (AckStatus.TRANSFER_REQUESTED, timedelta(hours=1), False),
+        (AckStatus.ESCALATED, timedelta(hours=1), False),
+        (None, timedelta(hours=1), False),
     ],
 )
-def test_escalation_due(elapsed: timedelta, taken: bool, due: bool) -> None:
-    assert escalation_due(ROUTED_AT, taken, ROUTED_AT + elapsed, DELAY) is due
+def test_escalation_due(state: AckStatus | None, elapsed: timedelta, due: bool) -> None:
+    deadline = escalation_deadline(ROUTED_AT, DELAY).timestamp()
+    now = (ROUTED_AT + elapsed).timestamp()
+    assert escalation_due(state, deadline, now) is due
+    assert escalation_due(state, None, now) is False  # no open deadline, nothing to escalate
 
 
 def test_escalation_deadline_and_bad_delay() -> None:
@@ -289,4 +297,4 @@ def test_escalation_deadline_and_bad_delay() -> None:
     with pytest.raises(ValueError):
         escalation_deadline(ROUTED_AT, timedelta(0))
     with pytest.raises(ValueError):
-        escalation_due(ROUTED_AT, False, ROUTED_AT, -DELAY)
+        escalation_deadline(ROUTED_AT, -DELAY)
