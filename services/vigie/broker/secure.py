@@ -267,9 +267,14 @@ class ClientConfig:
         For a partner, ``message.max.bytes`` is the partner topics' ``max.message.bytes``:
         librdkafka fills a record batch up to its ``message.max.bytes`` (1,000,000 by
         default), and the broker refuses a whole batch above the topic's limit, so a partner
-        left on the default would see batches of small, valid events refused under load."""
+        left on the default would see batches of small, valid events refused under load.
+
+        ``partitioner``: Kafka's murmur2, as the workers expect of every keyed record
+        (librdkafka's default, ``consistent_random``, is CRC32: its records would be
+        rejected ``WRONG_PARTITION``)."""
         config = {
             "bootstrap.servers": self.bootstrap,
+            "partitioner": "murmur2_random",
             "security.protocol": self.security_protocol,
             "sasl.mechanism": self.mechanism,
             "sasl.username": self.username,
