@@ -1,0 +1,87 @@
+"""The console report of a bench run; with ``--only``, the tables of the runs made
+(bench/report.py renders the same figures as Markdown for docs/performance.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from bench.goals import verdicts
+from bench.report import THROUGHPUT_RUNS
+from bench.session import console
+
+
+def print_tables(r: dict[str, Any]) -> None:
+    m = r["machine"]
+    if any(key in r for _, key in THROUGHPUT_RUNS):
+        table = Table(title=f"Vigie on Kafka 4 — {r.get('events', 0):,} events, "
+                            f"{m['nproc']} CPU ({m['cpu_model']}), {m['ram_gb']} GB")
+        for col in ("run", "events/s", "steady/s", "CPU µs/event", "1-core capacity/s",
+                    "peak RSS MB", "seconds", "/ baseline"):
+            table.add_column(col, justify="right" if col != "run" else "left")
+        base = r.get("baseline", {}).get("eps")
+        for name, key in THROUGHPUT_RUNS:
+            if key not in r:
+                continue
+            s = r[key]
+            table.add_row(name, f"{s['eps']:,}", f"{s['eps_steady']:,}",
+                          f"{s['cpu_us_per_event']:.0f}", f"{s.get('cpu_capacity_eps', 0):,}",
+                          f"{s['peak_rss_mb']:.0f}", f"{s['seconds']:.1f}",
+                          f"{s['eps'] / base:.3f}" if base else "")
+        console.print(table)
+    if "latency" in r or "alerts" in r:
+        print_latency(r)
+    if "flood" in r:
+        print_flood(r["flood"])
+    if "goals" in r:
+        t3 = Table(title="Goals")
+        for col in ("goal", "measured", "target", "met"):
+            t3.add_column(col)
+        for name, measured, target, ok in verdicts(r):
+            t3.add_row(name, measured, target, "yes" if ok else "[red]NO[/red]")
+        console.print(t3)
+
+
+def print_latency(r: dict[str, Any]) -> None:
+    t2 = Table(title="Latency: sent → routed copy committed (read_committed consumer)")
+    for col in ("run", "p50 ms", "p95 ms", "p99 ms", "max ms", "note"):
+        t2.add_column(col, justify="right" if col != "run" else "left")
+    if "latency" in r:
+        lat = r["latency"]
+        t2.add_row(f"{lat['offered_eps']:.0f} events/s offered", f"{lat['p50_ms']}",
+                   f"{lat['p95_ms']}", f"{lat['p99_ms']}", f"{lat['max_ms']}",
+                   f"{lat['routed']}/{lat['sent']} routed; p99 by record timestamp "
+                   f"{lat['p99_created_ms']}")
+    if "alerts" in r:
+        al = r["alerts"]
+        t2.add_row(f"alerts behind {al['backlog']:,} incidents", f"{al['p50_ms']}",
+                   f"{al['p95_ms']}", f"{al['p99_ms']}", f"{al['max_ms']}",
+                   f"{al['alerts_routed']}/{al['alerts_sent']} routed; "
+                   f"backlog left {al['backlog_left_at_end']:,}")
+    console.print(t2)
+
+
+def print_flood(f: dict[str, Any]) -> None:
+    t = Table(title=f"Flood: {f['partner']}'s urgent alerts ({f['alert_rate']:g}/s), "
+                    f"alone, then while {f['flooding_partner']} floods its topics")
+    for col in ("phase", "p50 ms", "p99 ms", "max ms", "alerts routed",
+                f"{f['partner']} incidents/s", "flood left at window end"):
+        t.add_column(col, justify="right" if col != "phase" else "left")
+    for name in ("quiet", "flood"):
+        ph = f[name]
+        flood_left = (f"{ph['flood_left_at_window_end']:,} / {ph['flood_messages']:,}"
+                      if "flood_messages" in ph else "")
+        t.add_row(name, f"{ph['p50_ms']}", f"{ph['p99_ms']}"
+                  f"{' (lower bound)' if ph['p99_lower_bound'] else ''}", f"{ph['max_ms']}",
+                  f"{ph['alerts_routed']}/{ph['alerts_sent']}",
+                  f"{ph['own_incidents_eps']:,} ({ph['own_incidents_acked']:,} acked)",
+                  flood_left)
+    t.add_row("flood / quiet", f"{f['p50_ratio']}x", f"{f['p99_ratio']}x", "", "",
+              f"{f['own_incidents_eps_ratio']}x", "")
+    console.print(t)
+    bad = f["flood"]["bad"]
+    console.print(f"flood's bad messages: {bad['sent']:,} ({bad['oversized']} oversized, "
+                  f"{bad['malformed']} malformed): {bad['handled']:,} rejected "
+                  f"({bad['rejected_ack']:,} REJECTED acks, {bad['reason_as_expected']:,} "
+                  f"with the expected reason; {bad['dead_lettered']:,} dead letters)")
