@@ -10,12 +10,13 @@ from rich.table import Table
 from bench.goals import verdicts
 from bench.report import THROUGHPUT_RUNS
 from bench.session import console
+from vigie.broker.version import kafka_version
 
 
 def print_tables(r: dict[str, Any]) -> None:
     m = r["machine"]
     if any(key in r for _, key in THROUGHPUT_RUNS):
-        table = Table(title=f"Vigie on Kafka 4 — {r.get('events', 0):,} events, "
+        table = Table(title=f"Vigie on Kafka {kafka_version()} — {r.get('events', 0):,} events, "
                             f"{m['nproc']} CPU ({m['cpu_model']}), {m['ram_gb']} GB")
         for col in ("run", "events/s", "steady/s", "CPU µs/event", "1-core capacity/s",
                     "peak RSS MB", "seconds", "/ baseline"):

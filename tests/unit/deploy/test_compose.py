@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from vigie.broker.version import kafka_version
+
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 BINARY = shutil.which("docker-compose")
@@ -83,7 +85,7 @@ def test_blocks_match_services(services: dict[str, str]) -> None:
 
 def test_kafka_is_a_single_kraft_node(services: dict[str, str]) -> None:
     kafka = services["kafka"]
-    assert "image: apache/kafka:4.1.1" in kafka
+    assert f"image: apache/kafka:{kafka_version()}" in kafka
     assert "KAFKA_PROCESS_ROLES: broker,controller" in kafka
     assert "KAFKA_CONTROLLER_QUORUM_VOTERS: 1@kafka:9093" in kafka
     assert "KAFKA_ADVERTISED_LISTENERS: PLAINTEXT://kafka:9092" in kafka
