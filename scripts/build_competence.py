@@ -1,5 +1,8 @@
 """Build the default units and competence table of Oise from the facts in domain.md.
 
+domain.md: the project's domain notes, beside the repository in ``../shared/context/`` (not
+published with it); services/vigie/reference/data/README.md restates the facts used here.
+
 Why a script: until an operator imports the official "Compétence territoriale gendarmerie et
 police nationales" file, Vigie needs a table in which every one of the 680 communes resolves
 to exactly one unit. The script writes it from a few sourced facts and one explicit,

@@ -1,8 +1,9 @@
 """The one place where pydantic models and Avro records (plain dicts) meet.
 
-Field names are identical on both sides, so the mapping is mostly ``model_dump`` one way and
-``model_validate`` the other — both run in pydantic-core (Rust), which is what keeps the codec
-fast. The only real work is timestamps:
+Field names are identical on both sides, so the mapping is mostly ``model_dump`` one way
+(``to_avro``) and ``model_validate`` the other (called by the codec itself: a decoded record
+needs no conversion) — both run in pydantic-core (Rust), which is what keeps the codec fast.
+The only real work is timestamps:
 
 * fastavro turns a *naive* datetime into epoch millis with ``time.mktime``, i.e. in the
   container's LOCAL time zone. We never want that, so naive datetimes are taken as UTC here.
@@ -15,11 +16,9 @@ import base64
 from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
-from typing import Any, TypeVar, get_args
+from typing import Any, get_args
 
 from pydantic import BaseModel
-
-M = TypeVar("M", bound=BaseModel)
 
 # (datetime field names, nested model fields) per model type; built once per type.
 _Plan = tuple[tuple[str, ...], tuple[tuple[str, "_Plan"], ...]]
@@ -68,11 +67,6 @@ def to_avro(model: BaseModel) -> dict[str, Any]:
     record = model.model_dump()
     _fix_naive(record, _plan(type(model)))
     return record
-
-
-def from_avro(record: dict[str, Any], model_type: type[M]) -> M:
-    """Model from a decoded Avro record; raises pydantic ``ValidationError`` if it violates it."""
-    return model_type.model_validate(record)
 
 
 def _jsonable(value: Any) -> Any:

@@ -205,15 +205,6 @@ class CommuneIndex:
                 return self._communes[k]
         return None
 
-    def locate_tree(self, lat: float, lon: float) -> Commune | None:
-        """Reference implementation of ``locate``: one STRtree query with the predicate."""
-        if not (math.isfinite(lat) and math.isfinite(lon)):
-            return None
-        hits = self._tree.query(shapely.Point(lon, lat), predicate="intersects")
-        if len(hits) == 0:
-            return None
-        return self._communes[int(hits.min())]
-
     def locate_many(self, lats: Sequence[float], lons: Sequence[float]) -> list[Commune | None]:
         """Vectorised ``locate`` for batches (CLI, tests): one tree query for all points."""
         points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
