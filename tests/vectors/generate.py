@@ -143,6 +143,26 @@ def routed() -> RoutedEvent:
     )
 
 
+def routed_v2() -> RoutedEvent:
+    """A v2 copy: an urgent alert at night in a gendarmerie commune, diverted to the CORG."""
+    base = routed()
+    return base.model_copy(update={
+        "unit_id": "gn-corg-oise",
+        "decision": base.decision.model_copy(update={
+            "units": ["gn-corg-oise"],
+            "force": Force.GN,
+            "insee_code": "60395",
+            "competent_unit_id": "gn-bt-meru",
+            "routing_rule": "OUTSIDE_HOURS",
+            "rules_version": "rules-oise.json@125f9441107d",
+            "explanation": "address INSEE code of Méru (60395); GN competent: gn-bt-meru; "
+                           "gn-bt-meru OUTSIDE_HOURS (Sun 2026-11-29 02:00 CET, hours "
+                           "09:00-12:00, 15:00-18:00); gn-corg-oise takes it (on duty round "
+                           "the clock)",
+        }),
+    })
+
+
 def ack() -> Acknowledgement:
     return Acknowledgement(
         ack_id="c0ffee00-1234-4abc-8def-0123456789ab",
@@ -153,6 +173,15 @@ def ack() -> Acknowledgement:
         units=["csp-beauvais", "cic-oise"],
         source=KafkaCoordinates(topic="partner.oise-habitat.alerts.v1", partition=2, offset=4711),
     )
+
+
+def ack_v2() -> Acknowledgement:
+    """A v2 routing acknowledgement naming the rule and the competent unit."""
+    return ack().model_copy(update={
+        "units": ["gn-corg-oise"],
+        "routing_rule": "OUTSIDE_HOURS",
+        "competent_unit_id": "gn-bt-meru",
+    })
 
 
 def dead_letter() -> DeadLetter:
@@ -233,8 +262,10 @@ def vectors() -> dict[str, tuple[bytes, int]]:
         "partner_event_v1": (encode(event_v1(), version=1), 1),
         "partner_event_v2": (encode(event_v2()), 2),
         "partner_event_v1_apache": (apache_partner_event_v1(), 1),
-        "routed_event_v1": (encode(routed()), 1),
-        "acknowledgement_v1": (encode(ack()), 1),
+        "routed_event_v1": (encode(routed(), version=1), 1),
+        "routed_event_v2": (encode(routed_v2()), 2),
+        "acknowledgement_v1": (encode(ack(), version=1), 1),
+        "acknowledgement_v2": (encode(ack_v2()), 2),
         "dead_letter_v1": (encode(dead_letter(), version=1), 1),
         "dead_letter_v2": (encode(dead_letter_oversized()), 2),
     }
@@ -245,7 +276,9 @@ MESSAGE_OF_VECTOR: dict[str, type[BaseModel]] = {
     "partner_event_v2": PartnerEvent,
     "partner_event_v1_apache": PartnerEvent,
     "routed_event_v1": RoutedEvent,
+    "routed_event_v2": RoutedEvent,
     "acknowledgement_v1": Acknowledgement,
+    "acknowledgement_v2": Acknowledgement,
     "dead_letter_v1": DeadLetter,
     "dead_letter_v2": DeadLetter,
 }

@@ -116,6 +116,26 @@ class LocateMethod(StrEnum):
     DEFAULT = "DEFAULT"  # unplaced: the departmental command centres triage it by hand
 
 
+class RoutingRule(StrEnum):
+    """Why an event went to another unit than the competent one (docs/routing.md, rule chain).
+
+    Checked in this order for each unit of the chain, each only on the lanes its rule names:
+    a declared unavailability first (an explicit human statement beats a schedule), then the
+    weekly service hours (public holidays have hours of their own), then the overflow limit.
+    """
+
+    UNIT_UNAVAILABLE = "UNIT_UNAVAILABLE"  # declared unavailable until a time
+    OUTSIDE_HOURS = "OUTSIDE_HOURS"  # outside the weekly service hours
+    PUBLIC_HOLIDAY = "PUBLIC_HOLIDAY"  # a public holiday, outside the holiday hours
+    OVERFLOW = "OVERFLOW"  # too many urgent alerts not yet taken in charge
+
+
+#: Days of a service window: the weekdays, and ``HOLIDAY`` for public holidays (on a holiday
+#: only the windows naming ``HOLIDAY`` apply). Plain strings on the wire, checked by the model.
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+HOLIDAY = "HOLIDAY"
+
+
 class DecisionStatus(StrEnum):
     ROUTED = "ROUTED"
     MANUAL_TRIAGE = "MANUAL_TRIAGE"

@@ -7,11 +7,15 @@ Field names are identical on both sides on purpose.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from vigie.contracts.enums import (
+    HOLIDAY,
+    WEEKDAYS,
     AckStatus,
     Category,
     Certainty,
@@ -128,6 +132,90 @@ class UnitRecord(_Model):
     command_centre_id: str | None = None
 
 
+_CLOCK_TIME = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_HOLIDAY_CALENDAR = re.compile(r"^[A-Z]{2}(?:-[A-Za-z0-9]{1,6})?$")
+
+
+def minutes_of(clock_time: str) -> int:
+    """Minutes since midnight of an ``HH:MM`` time (``24:00`` is the end of the day)."""
+    hours, minutes = clock_time.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class ServiceWindow(_Model):
+    """Hours of duty on some days, in local time; a window across midnight is written as two."""
+
+    days: list[str]
+    start: str
+    end: str
+
+    @field_validator("days")
+    @classmethod
+    def _known_days(cls, days: list[str]) -> list[str]:
+        unknown = [d for d in days if d not in WEEKDAYS and d != HOLIDAY]
+        if unknown or not days:
+            raise ValueError(f"days must be among {', '.join(WEEKDAYS)}, {HOLIDAY}")
+        return days
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> ServiceWindow:
+        if not (_CLOCK_TIME.match(self.start) and _CLOCK_TIME.match(self.end)):
+            raise ValueError("start and end must be HH:MM (24:00 allowed as an end)")
+        if minutes_of(self.start) >= minutes_of(self.end):
+            raise ValueError("a window ends after it starts (split one across midnight)")
+        return self
+
+
+class UnitRules(_Model):
+    """The routing rules of one unit from one date: service hours, fallback, overflow.
+
+    Effective-dated and versioned like the competence table, with the source of each value in
+    ``provenance``. ``hours`` null means on duty round the clock; an empty list means never
+    on duty by schedule (every event of the rule's lanes goes to the fallback).
+    """
+
+    unit_id: str
+    effective_from: date
+    version: str
+    provenance: str
+    inferred: bool = False
+    time_zone: str = "Europe/Paris"
+    holiday_calendar: str = "FR"
+    hours: list[ServiceWindow] | None = None
+    hours_lanes: list[Lane] = Field(default_factory=lambda: [Lane.ALERT])
+    fallback_unit_id: str | None = None
+    unavailable_lanes: list[Lane] = Field(default_factory=lambda: [Lane.ALERT, Lane.INCIDENT])
+    overflow_limit: int | None = Field(default=None, ge=1)
+    overflow_lanes: list[Lane] = Field(default_factory=lambda: [Lane.ALERT])
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone") from None
+        return zone
+
+    @field_validator("holiday_calendar")
+    @classmethod
+    def _calendar_code(cls, code: str) -> str:
+        if not _HOLIDAY_CALENDAR.match(code):
+            raise ValueError("holiday calendar is a country code, optionally -subdivision")
+        return code
+
+
+class UnitAvailability(_Model):
+    """A unit declared unavailable until a time, or available again (``unavailable_until``
+    null). The latest declaration per unit is the truth (compacted topic)."""
+
+    unit_id: str
+    unavailable_until: datetime | None = None
+    declared_at: datetime
+    declared_by: str
+    reason: str | None = Field(default=None, max_length=200)
+
+
 class CommuneInfo(_Model):
     insee_code: str
     name: str
@@ -147,6 +235,13 @@ class RoutingDecision(_Model):
     discrepancy: str | None = None
     reason_code: str | None = None
     explanation: str
+    # Added with schemas/avro/routed_event/v2.avsc (routing rules, issue 15).
+    #: The unit the competence table names for the commune (null when unplaced).
+    competent_unit_id: str | None = None
+    #: The rule that sent the event away from the competent unit (``RoutingRule``), or null.
+    routing_rule: str | None = None
+    #: Version of the competent unit's rules the decision applied (null: no rules).
+    rules_version: str | None = None
 
 
 class Enrichment(_Model):
@@ -184,6 +279,10 @@ class Acknowledgement(_Model):
     reason_code: str | None = None
     reason_message: str | None = None
     source: KafkaCoordinates | None = None
+    # Added with schemas/avro/acknowledgement/v2.avsc: the landlord learns that its alert
+    # went to the command centre, and whose zone it is.
+    routing_rule: str | None = None
+    competent_unit_id: str | None = None
 
 
 class StatusUpdate(_Model):

@@ -49,6 +49,7 @@ class ReasonCode(StrEnum):
     UNKNOWN_UNIT = "UNKNOWN_UNIT"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     UNLOCATED = "UNLOCATED"
+    NO_UNIT_ON_DUTY = "NO_UNIT_ON_DUTY"
 
     @property
     def message_fr(self) -> str:
@@ -103,6 +104,10 @@ MESSAGES_FR: dict[ReasonCode, str] = {
         "Lieu non déterminé (ni site connu, ni coordonnées, ni adresse exploitable) : "
         "orienté vers un tri manuel."
     ),
+    ReasonCode.NO_UNIT_ON_DUTY: (
+        "Aucune unité de repli disponible selon les règles d'acheminement : orienté vers un "
+        "tri manuel au centre départemental."
+    ),
 }
 
 WHEN: dict[ReasonCode, str] = {
@@ -143,4 +148,7 @@ WHEN: dict[ReasonCode, str] = {
     ReasonCode.INTERNAL_ERROR: "any stage: unexpected failure, message sent to the dead letters",
     ReasonCode.UNLOCATED: "routing: nothing designates a commune; manual triage (in the ROUTED "
     "acknowledgement)",
+    ReasonCode.NO_UNIT_ON_DUTY: "routing: the routing rules diverted the event from the "
+    "competent unit and the chain of fallbacks ended without a unit to take it; manual triage "
+    "at the departmental command centre (in the ROUTED acknowledgement)",
 }

@@ -34,7 +34,9 @@ from vigie.contracts.models import (
     RoutedEvent,
     SiteRecord,
     StatusUpdate,
+    UnitAvailability,
     UnitRecord,
+    UnitRules,
 )
 
 SCHEMA_DIR_ENV = "VIGIE_SCHEMA_DIR"
@@ -51,6 +53,8 @@ MESSAGE_OF_MODEL: dict[type[BaseModel], str] = {
     Acknowledgement: "acknowledgement",
     StatusUpdate: "status_update",
     DeadLetter: "dead_letter",
+    UnitRules: "unit_rules",
+    UnitAvailability: "unit_availability",
 }
 MODEL_OF_MESSAGE: dict[str, type[BaseModel]] = {m: t for t, m in MESSAGE_OF_MODEL.items()}
 

@@ -23,13 +23,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from vigie.contracts.enums import Force
-from vigie.contracts.models import CompetenceRecord, SiteRecord, UnitRecord
+from vigie.contracts.models import (
+    CompetenceRecord,
+    SiteRecord,
+    UnitAvailability,
+    UnitRecord,
+    UnitRules,
+)
 from vigie.reference.communes import CommuneIndex, default_commune_index
 from vigie.reference.competence import CompetenceTable, load_default_competence
+from vigie.reference.rules import RuleTable, check_rules, load_rules_file
 from vigie.reference.sites import load_sample_sites
 from vigie.reference.units import check_units, command_centres, load_units_file
 
-PARTS = ("communes", "competence", "units", "sites")
+PARTS = ("communes", "competence", "units", "sites", "rules", "availability")
 _MOD = 1 << 128
 
 
@@ -51,6 +58,10 @@ class ReferenceSnapshot:
     command_centres: Mapping[Force, str] = field(default_factory=dict)
     #: Increases with every rebuilt snapshot of one store (cheap "did it change?" test).
     generation: int = 0
+    #: Routing rules per unit, effective-dated (service hours, fallback, overflow limit).
+    rules: RuleTable = field(default_factory=RuleTable)
+    #: The latest availability declaration per unit (``ref.availability.v1``).
+    availability: Mapping[str, UnitAvailability] = field(default_factory=dict)
     #: Memo for pure functions of this snapshot (the policy caches decisions here). It dies
     #: with the snapshot, so it can never serve an answer computed with other data.
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -66,6 +77,7 @@ class ReferenceSnapshot:
             {r.unit_id for r in self.competence.records() if r.unit_id not in self.units}
         )
         found.extend(f"competence names unknown unit {u}" for u in missing)
+        found.extend(check_rules(self.rules, self.units))
         uncovered = [c.insee for c in self.communes if c.insee not in self.competence]
         if uncovered:
             found.append(f"{len(uncovered)} communes without competence, e.g. {uncovered[0]}")
@@ -91,6 +103,36 @@ class _Part:
     def version(self) -> str:
         return f"{len(self.data)}-{self.acc:032x}"[:24]
 
+    def put(self, key: str, record: BaseModel) -> bool:
+        """Replace the record of ``key``; False when it was already this one."""
+        old = self.data.get(key)
+        if old == record:
+            return False
+        data = self.writable()
+        if old is not None:
+            self.acc = (self.acc - _digest(old)) % _MOD
+        data[key] = record
+        self.acc = (self.acc + _digest(record)) % _MOD
+        return True
+
+    def put_dated(self, key: str, record: Any) -> bool:
+        """Add or replace the record of (``key``, its ``effective_from``) in the key's
+        history, kept sorted by date; other dates stay. False when nothing changed."""
+        history: tuple[Any, ...] = self.data.get(key, ())
+        kept = []
+        for existing in history:
+            if existing.effective_from == record.effective_from:
+                if existing == record:
+                    return False
+                self.acc = (self.acc - _digest(existing)) % _MOD
+            else:
+                kept.append(existing)
+        kept.append(record)
+        kept.sort(key=lambda r: r.effective_from)
+        self.writable()[key] = tuple(kept)
+        self.acc = (self.acc + _digest(record)) % _MOD
+        return True
+
 
 class ReferenceStore:
     """Mutable reference data fed by the ``ref.*`` topics; hands out cheap snapshots.
@@ -104,6 +146,8 @@ class ReferenceStore:
         self._units = _Part()
         self._sites = _Part()
         self._competence = _Part()  # insee -> tuple of records sorted by effective_from
+        self._rules = _Part()  # unit id -> tuple of records sorted by effective_from
+        self._availability = _Part()  # unit id -> latest declaration
         self._snapshot: ReferenceSnapshot | None = None
         self._generation = 0
         self._competence_changed = True
@@ -112,12 +156,15 @@ class ReferenceStore:
 
     @classmethod
     def with_defaults(cls, *, sites: Iterable[SiteRecord] = ()) -> ReferenceStore:
-        """Shipped communes, units and competence of Oise; no sites (they come from the topic)."""
+        """Shipped communes, units, competence and routing rules of Oise; no sites (they come
+        from the topic) and every unit available."""
         store = cls()
         for unit in load_units_file().units:
             store.upsert_unit(unit)
         for record in load_default_competence().records:
             store.upsert_competence(record)
+        for rules in load_rules_file().records:
+            store.upsert_rules(rules)
         for site in sites:
             store.upsert_site(site)
         return store
@@ -133,16 +180,8 @@ class ReferenceStore:
         self._snapshot = None
 
     def upsert_site(self, site: SiteRecord) -> None:
-        part = self._sites
-        old = part.data.get(site.site_id)
-        if old == site:
-            return
-        data = part.writable()
-        if old is not None:
-            part.acc = (part.acc - _digest(old)) % _MOD
-        data[site.site_id] = site
-        part.acc = (part.acc + _digest(site)) % _MOD
-        self._changed()
+        if self._sites.put(site.site_id, site):
+            self._changed()
 
     def delete_site(self, site_id: str) -> bool:
         """Forget a site (tombstone on ``ref.sites.v1``); False if it was unknown."""
@@ -155,35 +194,24 @@ class ReferenceStore:
         return True
 
     def upsert_unit(self, unit: UnitRecord) -> None:
-        part = self._units
-        old = part.data.get(unit.unit_id)
-        if old == unit:
-            return
-        data = part.writable()
-        if old is not None:
-            part.acc = (part.acc - _digest(old)) % _MOD
-        data[unit.unit_id] = unit
-        part.acc = (part.acc + _digest(unit)) % _MOD
-        self._changed()
+        if self._units.put(unit.unit_id, unit):
+            self._changed()
 
     def upsert_competence(self, record: CompetenceRecord) -> None:
         """Add or replace the record of (commune, effective date); other dates are kept."""
-        part = self._competence
-        history: tuple[CompetenceRecord, ...] = part.data.get(record.insee_code, ())
-        kept = []
-        for existing in history:
-            if existing.effective_from == record.effective_from:
-                if existing == record:
-                    return
-                part.acc = (part.acc - _digest(existing)) % _MOD
-            else:
-                kept.append(existing)
-        kept.append(record)
-        kept.sort(key=lambda r: r.effective_from)
-        part.writable()[record.insee_code] = tuple(kept)
-        part.acc = (part.acc + _digest(record)) % _MOD
-        self._competence_changed = True
-        self._changed()
+        if self._competence.put_dated(record.insee_code, record):
+            self._competence_changed = True
+            self._changed()
+
+    def upsert_rules(self, record: UnitRules) -> None:
+        """Add or replace the rules of (unit, effective date); other dates are kept."""
+        if self._rules.put_dated(record.unit_id, record):
+            self._changed()
+
+    def set_availability(self, record: UnitAvailability) -> None:
+        """Apply a unit's latest availability declaration (replaces the previous one)."""
+        if self._availability.put(record.unit_id, record):
+            self._changed()
 
     def replace_competence(self, records: Iterable[CompetenceRecord]) -> None:
         """Drop the whole table and load another one (import of the official file)."""
@@ -201,6 +229,8 @@ class ReferenceStore:
             "competence": self._competence.version(),
             "units": self._units.version(),
             "sites": self._sites.version(),
+            "rules": self._rules.version(),
+            "availability": self._availability.version(),
         }
 
     def snapshot(self) -> ReferenceSnapshot:
@@ -215,7 +245,8 @@ class ReferenceStore:
             }
             self._communes = self._communes_base.with_postcodes(postcodes)
             self._competence_changed = False
-        for part in (self._units, self._sites, self._competence):
+        for part in (self._units, self._sites, self._competence, self._rules,
+                     self._availability):
             part.shared = True
         self._generation += 1
         versions = self.versions()
@@ -229,6 +260,8 @@ class ReferenceStore:
             versions=MappingProxyType(versions),
             command_centres=MappingProxyType(command_centres(self._units.data.values())),
             generation=self._generation,
+            rules=RuleTable(MappingProxyType(self._rules.data), versions["rules"]),
+            availability=MappingProxyType(self._availability.data),
         )
         self._snapshot = snap
         return snap

@@ -1,14 +1,20 @@
 """The routing policy: which unit receives an event, on which lane, and why.
 
-Pure and deterministic: ``decide(event, ref)`` reads only the event and the reference
-snapshot (no clock, no randomness, no I/O), so the same event with the same snapshot always
-gives the same decision, and the decision names the reference versions it used.
+Pure and deterministic: ``decide(event, ref, context)`` reads only the event, the reference
+snapshot and the context (the time and the open alerts: inputs, never a clock read here), so
+the same inputs always give the same decision, and the decision names the reference versions
+it used.
 
 - Placed event: the unit the competence table names for the commune on the day the event
-  was sent (``sent_at``'s date: the table is effective-dated).
+  was sent (``sent_at``'s date: the table is effective-dated), then the routing rules of
+  that unit at the context's time (``vigie.routing.chain``): unavailability, service hours
+  and public holidays, overflow, each diverting to the unit's fallback on the lanes it names.
+  The decision names the competent unit, the rule that diverted the event and the rules'
+  version.
 - Unplaced event, or no competent unit: NENA-style default routing. The event goes to both
   departmental command centres (police CIC and gendarmerie CORG) for manual triage rather
-  than being dropped; ``reason_code`` says why.
+  than being dropped; ``reason_code`` says why. A chain of rules that ends with nobody on
+  duty goes to manual triage at the competent force's centre (``NO_UNIT_ON_DUTY``).
 - Lane ALERT for urgent categories, persons in danger, or staff involved with immediate
   urgency; INCIDENT otherwise.
 
@@ -19,8 +25,7 @@ text, which may hold personal data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
 
 from vigie.contracts.enums import (
     URGENT_CATEGORIES,
@@ -38,11 +43,13 @@ from vigie.contracts.models import (
 )
 from vigie.contracts.reasons import ReasonCode
 from vigie.reference.snapshot import ReferenceSnapshot
+from vigie.routing.chain import Route, RoutingContext, on_duty_text, remember, resolve
 from vigie.routing.locate import Placement, locate
 
 #: Used only if the unit table lost its command centres: an event is never dropped.
 FALLBACK_COMMAND_CENTRES: dict[Force, str] = {Force.PN: "pn-cic-oise", Force.GN: "gn-corg-oise"}
 UNKNOWN_UNIT = str(ReasonCode.UNKNOWN_UNIT)
+NO_UNIT_ON_DUTY = str(ReasonCode.NO_UNIT_ON_DUTY)
 _OTHER = {Force.PN: Force.GN, Force.GN: Force.PN}
 _HOW = {
     LocateMethod.SITE: "partner site in",
@@ -113,7 +120,11 @@ def _enrichment(placement: Placement) -> Enrichment:
 
 
 def _routed(
-    placement: Placement, lane: Lane, record: CompetenceRecord, ref: ReferenceSnapshot
+    placement: Placement,
+    lane: Lane,
+    record: CompetenceRecord,
+    ref: ReferenceSnapshot,
+    rules_version: str | None,
 ) -> RoutingDecision:
     commune = placement.commune
     assert commune is not None
@@ -133,16 +144,57 @@ def _routed(
             f"{_HOW[placement.method]} {commune.name} ({commune.insee}); "
             f"{record.force.value} competent: {record.unit_id}{inferred}{note}"
         ),
+        competent_unit_id=record.unit_id,
+        rules_version=rules_version,
     )
 
 
-def decide(event: PartnerEvent, ref: ReferenceSnapshot) -> RoutingOutcome:
-    """Route one event with one reference snapshot.
+def diverted(decision: RoutingDecision, route: Route, ref: ReferenceSnapshot,
+             at: datetime) -> RoutingDecision:
+    """``decision`` (to the competent unit) after the rule chain passed that unit over.
+
+    The unit that takes it may be of the other force (the command centres back each other
+    up); with nobody on the chain, manual triage at the competent force's departmental
+    centre — at both centres when that centre was itself passed over."""
+    chain = "; ".join(step.text() for step in route.steps)
+    if route.unit_id is None:
+        force = decision.force
+        passed = {step.unit_id for step in route.steps}
+        centre = command_centre(force, ref) if force is not None else None
+        units = [centre] if centre is not None and centre not in passed else (
+            both_command_centres(ref))
+        return decision.model_copy(update={
+            "status": DecisionStatus.MANUAL_TRIAGE,
+            "units": units,
+            "reason_code": NO_UNIT_ON_DUTY,
+            "routing_rule": route.steps[0].rule.value,
+            "explanation": f"{decision.explanation}; {chain}; no unit on duty: manual "
+                           f"triage at {', '.join(units)}",
+        })
+    taker = ref.units[route.unit_id]
+    return decision.model_copy(update={
+        "units": [route.unit_id],
+        "force": taker.force,
+        "routing_rule": route.steps[0].rule.value,
+        "explanation": f"{decision.explanation}; {chain}; "
+                       f"{on_duty_text(route.unit_id, ref, at)}",
+    })
+
+
+def decide(
+    event: PartnerEvent, ref: ReferenceSnapshot, context: RoutingContext | None = None
+) -> RoutingOutcome:
+    """Route one event with one reference snapshot, at the context's time.
+
+    Without a context the rules are applied at the event's ``sent_at`` with no open alerts,
+    which keeps the function pure for callers that have no clock (tools, tests); the
+    workers pass the time of the decision and their open alerts.
 
     Plain routed decisions (no discrepancy, no note) depend only on (commune, competence
-    record, method, lane), so they are memoised in the snapshot and shared between events,
-    as are enrichments: that is what keeps the router above 50,000 decisions/s per core.
-    Decisions and enrichments are frozen models: never mutate their lists or dicts.
+    record, method, lane, rules version), so they are memoised in the snapshot and shared
+    between events, as are enrichments and diverted decisions (keyed by the chain): that is
+    what keeps the router above 50,000 decisions/s per core. Decisions and enrichments are
+    frozen models: never mutate their lists or dicts.
     """
     placement = locate(event, ref)
     lane = lane_for(event)
@@ -157,31 +209,37 @@ def decide(event: PartnerEvent, ref: ReferenceSnapshot) -> RoutingOutcome:
     enrichment = memo.get(enrichment_key)
     if enrichment is None:
         enrichment = _enrichment(placement)
-        _remember(memo, enrichment_key, enrichment)
+        remember(memo, enrichment_key, enrichment)
     record = ref.competence.lookup(commune.insee, event.sent_at.date())
     if record is None or record.unit_id not in ref.units:
         what = "no competence record" if record is None else f"unknown unit {record.unit_id}"
         manual = _manual(placement, lane, ref, UNKNOWN_UNIT, f"{commune.insee}: {what}")
         return RoutingOutcome(manual, enrichment)
+    if context is None:
+        context = RoutingContext(at=event.sent_at)
+    route = resolve(record.unit_id, lane, ref, context)
     if placement.discrepancy is not None or placement.notes:
-        return RoutingOutcome(_routed(placement, lane, record, ref), enrichment)
+        noted = _routed(placement, lane, record, ref, route.rules_version)
+        if route.steps:
+            noted = diverted(noted, route, ref, context.at)
+        return RoutingOutcome(noted, enrichment)
     # id(record): the record lives as long as the snapshot that holds this memo.
-    decision_key = ("decision", commune.insee, id(record), placement.method, lane)
+    decision_key = ("decision", commune.insee, id(record), placement.method, lane,
+                    route.rules_version)
     decision: RoutingDecision | None = memo.get(decision_key)
     if decision is None:
-        decision = _routed(placement, lane, record, ref)
-        _remember(memo, decision_key, decision)
+        decision = _routed(placement, lane, record, ref, route.rules_version)
+        remember(memo, decision_key, decision)
+    if route.steps:
+        # Diverted decisions are shared too (the routed copy's encoding is cached per
+        # object): same base decision and same chain, same decision.
+        diverted_key = ("diverted", decision_key, route.unit_id, route.steps)
+        cached: RoutingDecision | None = memo.get(diverted_key)
+        if cached is None:
+            cached = diverted(decision, route, ref, context.at)
+            remember(memo, diverted_key, cached)
+        decision = cached
     return RoutingOutcome(decision, enrichment)
-
-
-#: Bound of a snapshot's memo (sites x communes could grow it): cleared when reached.
-MEMO_MAX_ENTRIES = 200_000
-
-
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(memo) >= MEMO_MAX_ENTRIES:
-        memo.clear()
-    memo[key] = value
 
 
 def _force_of(unit_id: str, ref: ReferenceSnapshot) -> Force | None:
@@ -197,12 +255,14 @@ def transfer(
     from_unit: str,
     ref: ReferenceSnapshot,
     on: date | None = None,
+    context: RoutingContext | None = None,
 ) -> RoutingDecision:
     """Re-route an event a unit sends back as not its own, to the other force.
 
     Target: the other force's unit the competence table names for the commune (its latest
     record of that force in force on ``on``), else the other force's departmental command
-    centre. Whether ``from_unit`` may speak for the event is the status relay's business.
+    centre; with a ``context``, the target's routing rules apply at its time as for a new
+    event. Whether ``from_unit`` may speak for the event is the status relay's business.
     """
     force = _force_of(from_unit, ref) or decision.force
     if force is None:
@@ -219,7 +279,7 @@ def transfer(
     if target is None:
         target = command_centre(other, ref)
         how = "departmental command centre"
-    return decision.model_copy(
+    moved = decision.model_copy(
         update={
             "status": DecisionStatus.ROUTED,
             "units": [target],
@@ -227,8 +287,26 @@ def transfer(
             "reference_versions": dict(ref.versions),
             "explanation": f"transferred by {from_unit} ({force.value}) to {other.value} "
             f"{how}: {target}",
+            "competent_unit_id": target,
+            "routing_rule": None,
         }
     )
+    if context is None:
+        return moved
+    route = resolve(target, decision.lane, ref, context)
+    return diverted(moved, route, ref, context.at) if route.steps else moved
+
+
+def escalation_route(unit_id: str, ref: ReferenceSnapshot,
+                     context: RoutingContext) -> tuple[str, Route]:
+    """Where an unanswered alert escalates at the context's time, and the chain that says so.
+
+    The unit's departmental command centre (``escalation_target``), unless the rules pass it
+    over (declared unavailable, say): then whoever its chain puts on duty. The centre itself
+    when the chain finds nobody: an escalation is never dropped."""
+    target = escalation_target(unit_id, ref)
+    route = resolve(target, Lane.ALERT, ref, context)
+    return route.unit_id or target, route
 
 
 def escalation_target(unit_id: str, ref: ReferenceSnapshot) -> str:

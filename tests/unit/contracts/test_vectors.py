@@ -36,6 +36,8 @@ def test_the_required_vectors_exist() -> None:
         "partner_event_v1_apache",
         "acknowledgement_v1",
         "routed_event_v1",
+        "routed_event_v2",
+        "acknowledgement_v2",
         "dead_letter_v1",
     }
     assert required <= set(NAMES)

@@ -11,10 +11,12 @@ from vigie.reference.snapshot import ReferenceStore
 SITES = load_sample_sites()
 
 
-def test_defaults_have_no_sites_and_four_versions() -> None:
+def test_defaults_have_no_sites_and_a_version_per_part() -> None:
     snap = ReferenceStore.with_defaults().snapshot()
-    assert set(snap.versions) == {"communes", "competence", "units", "sites"}
+    assert set(snap.versions) == {"communes", "competence", "units", "sites", "rules",
+                                  "availability"}
     assert len(snap.sites) == 0
+    assert len(snap.rules) == len(snap.units) and len(snap.availability) == 0
     assert len(snap.competence) == 680
     assert snap.command_centres == {Force.PN: "pn-cic-oise", Force.GN: "gn-corg-oise"}
     assert snap.problems() == []
