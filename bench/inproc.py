@@ -29,7 +29,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from vigie.kafka import clients
+from vigie.settings import Settings
 
 PASSTHROUGH_TOPIC = "bench.passthrough.v1"
 
@@ -49,8 +52,8 @@ def load_starts(path: Path) -> dict[TopicPartition, int]:
     return {TopicPartition(t, int(p)): int(o) for t, p, o in data}
 
 
-async def _consumer(bootstrap: str, starts: dict[TopicPartition, int]) -> AIOKafkaConsumer:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, **CONSUMER_KW)
+async def _consumer(settings: Settings, starts: dict[TopicPartition, int]) -> AIOKafkaConsumer:
+    consumer = clients.consumer(settings, **CONSUMER_KW)
     await consumer.start()
     consumer.assign(list(starts))
     for tp, offset in starts.items():
@@ -58,9 +61,9 @@ async def _consumer(bootstrap: str, starts: dict[TopicPartition, int]) -> AIOKaf
     return consumer
 
 
-async def passthrough(bootstrap: str, starts: dict[TopicPartition, int], count: int) -> int:
-    consumer = await _consumer(bootstrap, starts)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_KW)
+async def passthrough(settings: Settings, starts: dict[TopicPartition, int], count: int) -> int:
+    consumer = await _consumer(settings, starts)
+    producer = clients.producer(settings, **PRODUCER_KW)
     await producer.start()
     done = 0
     try:
@@ -80,17 +83,14 @@ async def passthrough(bootstrap: str, starts: dict[TopicPartition, int], count: 
     return done
 
 
-async def intake(bootstrap: str, starts: dict[TopicPartition, int], count: int,
-                 partners: list[str]) -> int:
+async def intake(settings: Settings, starts: dict[TopicPartition, int], count: int) -> int:
     from vigie.pipeline.intake import IntakeProcessor
     from vigie.pipeline.messages import EventRecord, Inbound
     from vigie.reference.snapshot import ReferenceStore
-    from vigie.settings import Settings
     from vigie.workers.reference_loader import ReferenceLoader
 
-    settings = Settings(bootstrap_servers=bootstrap, partners=partners)
     store = ReferenceStore.with_defaults()
-    loader = ReferenceLoader(store, bootstrap)
+    loader = ReferenceLoader(store, settings)
     loader_task = asyncio.create_task(loader.run())
     await loader.ready.wait()
     processor = IntakeProcessor(store, settings)
@@ -99,8 +99,8 @@ async def intake(bootstrap: str, starts: dict[TopicPartition, int], count: int,
     def lookup(event_id: str) -> EventRecord | None:
         return table.get(event_id)
 
-    consumer = await _consumer(bootstrap, starts)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_KW)
+    consumer = await _consumer(settings, starts)
+    producer = clients.producer(settings, **PRODUCER_KW)
     await producer.start()
     done = 0
     try:
@@ -136,10 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path, help="pyinstrument output prefix")
     args = parser.parse_args(argv)
     starts = load_starts(args.starts)
+    settings = Settings(bootstrap_servers=args.bootstrap, partners=json.loads(args.partners))
     if args.mode == "passthrough":
-        coro = passthrough(args.bootstrap, starts, args.count)
+        coro = passthrough(settings, starts, args.count)
     else:
-        coro = intake(args.bootstrap, starts, args.count, json.loads(args.partners))
+        coro = intake(settings, starts, args.count)
 
     profiler = None
     if args.profile:

@@ -39,11 +39,12 @@ from typing import Any
 
 from bench import record
 from bench.runs import alerts, flood, latency, plain_loops, workers
-from bench.session import PARTNERS, RESULTS, Bench, console, free_port
+from bench.session import PARTNERS, RESULTS, Bench, console
 from bench.tables import print_tables
 from vigie.broker.local import LocalBroker
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
+from vigie.workers.launcher import free_port
 
 RUNS: list[tuple[str, Callable[[Bench], Awaitable[dict[str, Any]]]]] = [
     ("baseline", plain_loops.baseline),

@@ -12,24 +12,27 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.structs import RecordMetadata
 
 from bench.feeds import URGENT, partner_sites
+from vigie.kafka import clients
+from vigie.kafka.admin import partitions_of
+from vigie.kafka.publish import publish_at_rate as publish_steadily
+from vigie.settings import Settings
 from vigie.simulation.feed import FeedMessage, make_event, to_message
-from vigie.workers.provision import partitions_of
 
 Offsets = dict[TopicPartition, int]
 
 
-async def end_offsets(bootstrap: str, names: Iterable[str]) -> Offsets:
-    tps = await partitions_of(bootstrap, names)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+async def end_offsets(settings: Settings, names: Iterable[str]) -> Offsets:
+    tps = await partitions_of(settings, names)
+    consumer = clients.consumer(settings, group_id=None)
     await consumer.start()
     try:
         return dict(await consumer.end_offsets(tps))
@@ -37,10 +40,9 @@ async def end_offsets(bootstrap: str, names: Iterable[str]) -> Offsets:
         await consumer.stop()
 
 
-async def commit_group(bootstrap: str, group: str, offsets: Offsets) -> None:
+async def commit_group(settings: Settings, group: str, offsets: Offsets) -> None:
     """Give a consumer group its starting offsets before its first member joins."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                                enable_auto_commit=False)
+    consumer = clients.consumer(settings, group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(list(offsets))
@@ -70,7 +72,7 @@ class Count:
 
 
 async def count_outputs(
-    bootstrap: str,
+    settings: Settings,
     starts: Offsets,
     target: int,
     *,
@@ -82,9 +84,8 @@ async def count_outputs(
 ) -> Count:
     """Read ``starts`` onwards until ``target`` records (or ``stop``, or the timeout, or
     ``window`` seconds after the first record: a time-boxed measurement)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                enable_auto_commit=False, fetch_max_wait_ms=50,
-                                isolation_level="read_committed")
+    consumer = clients.consumer(settings, group_id=None, enable_auto_commit=False,
+                                fetch_max_wait_ms=50, isolation_level="read_committed")
     await consumer.start()
     result = Count()
     try:
@@ -122,10 +123,9 @@ async def count_outputs(
     return result
 
 
-async def publish_bulk(bootstrap: str, feed: list[FeedMessage]) -> list[RecordMetadata]:
+async def publish_bulk(settings: Settings, feed: list[FeedMessage]) -> list[RecordMetadata]:
     """Publish ``feed`` in order; returns where each message landed (same order)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20,
-                                max_batch_size=256 * 1024)
+    producer = clients.producer(settings, acks="all", linger_ms=20, max_batch_size=256 * 1024)
     await producer.start()
     placed: list[RecordMetadata] = []
     try:
@@ -141,28 +141,23 @@ async def publish_bulk(bootstrap: str, feed: list[FeedMessage]) -> list[RecordMe
     return placed
 
 
-async def publish_at_rate(bootstrap: str, rate: float, seconds: float,
+async def publish_at_rate(settings: Settings, rate: float, seconds: float,
                           sent: dict[bytes, float], *, urgent: bool,
                           partner: str | None = None, seed: int | None = None) -> float:
     """Fresh events (sent_at = now) at ``rate``/s from ``partner``'s sites (every partner's
-    if None); ``sent`` gets key → publish time."""
+    if None), through Vigie's steady publisher; ``sent`` gets key → publish time. Returns
+    the rate achieved."""
     sites = partner_sites(partner)
     rng = random.Random(seed if seed is not None else 4242 if urgent else 2424)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    total = int(rate * seconds)
-    started = time.monotonic()
-    try:
-        for i in range(total):
+
+    def fresh(total: int) -> Iterator[FeedMessage]:
+        for _ in range(total):
             category = rng.choice(URGENT) if urgent else None
-            now = datetime.now(UTC)
-            message = to_message(make_event(rng.choice(sites), rng, now, category=category))
-            sent[message.key or b""] = time.time()
-            await producer.send(message.topic, message.value, key=message.key)
-            delay = started + (i + 1) / rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        await producer.flush()
-    finally:
-        await producer.stop()
+            message = to_message(make_event(rng.choice(sites), rng, datetime.now(UTC),
+                                            category=category))
+            sent[message.key or b""] = time.time()  # just before its send
+            yield message
+
+    started = time.monotonic()
+    total = await publish_steadily(settings, fresh(int(rate * seconds)), rate, linger_ms=0)
     return total / (time.monotonic() - started)

@@ -9,13 +9,12 @@ must overtake in the alerts run).
 from __future__ import annotations
 
 import argparse
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from rich.console import Console
 
 from bench import ROOT
@@ -23,21 +22,16 @@ from bench.feeds import avg_size
 from bench.inproc import PASSTHROUGH_TOPIC
 from bench.kafka_io import Offsets, end_offsets, publish_bulk
 from vigie.contracts import topics
+from vigie.kafka import clients
+from vigie.kafka.admin import ensure_topics
+from vigie.kafka.publish import publish_reference
 from vigie.reference.sites import load_sample_sites
 from vigie.settings import Settings
 from vigie.simulation.feed import scripted_day
-from vigie.simulation.publisher import publish_reference
-from vigie.workers.provision import ensure_topics
 
 console = Console()
 RESULTS = ROOT / "bench" / "results"
 PARTNERS = ["opac-oise", "oise-habitat", "clesence", "sa-hlm-oise"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -76,14 +70,14 @@ class Bench:
 
     async def setup(self) -> None:
         await ensure_topics(self.settings, self.unit_ids)
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = clients.admin(self.settings)
         await admin.start()
         try:
             if PASSTHROUGH_TOPIC not in await admin.list_topics():
                 await admin.create_topics([NewTopic(PASSTHROUGH_TOPIC, 4, 1)])
         finally:
             await admin.close()
-        await publish_reference(self.bootstrap, sites=load_sample_sites())
+        await publish_reference(self.settings, sites=load_sample_sites())
 
         t0 = time.perf_counter()
         feed = list(scripted_day(load_sample_sites(), self.args.events, seed=2018))
@@ -93,11 +87,11 @@ class Bench:
         backlog_b = incidents[: self.args.alert_backlog]
         console.print(f"generated {len(feed):,} feed messages in "
                       f"{time.perf_counter() - t0:.1f}s (avg {avg_size(feed):.0f} bytes)")
-        self.segment_a = await end_offsets(self.bootstrap, self.input_topics())
+        self.segment_a = await end_offsets(self.settings, self.input_topics())
         t0 = time.perf_counter()
-        await publish_bulk(self.bootstrap, feed)
-        self.segment_b = await end_offsets(self.bootstrap, self.input_topics())
-        await publish_bulk(self.bootstrap, backlog_b)
+        await publish_bulk(self.settings, feed)
+        self.segment_b = await end_offsets(self.settings, self.input_topics())
+        await publish_bulk(self.settings, backlog_b)
         console.print(f"published {len(feed) + len(backlog_b):,} records in "
                       f"{time.perf_counter() - t0:.1f}s")
         self.events, self.backlog_b = len(feed), len(backlog_b)

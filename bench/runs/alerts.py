@@ -14,14 +14,14 @@ from typing import Any
 from bench.kafka_io import Offsets, commit_group, count_outputs, end_offsets, publish_at_rate
 from bench.latency_stats import Routed, tail
 from bench.session import Bench
-from bench.worker import Worker
+from bench.worker import start_worker, wait_ready
 from vigie.contracts import topics
 
 
 async def behind_backlog(bench: Bench) -> dict[str, Any]:
     """Urgent alerts at ``--alert-rate`` while the incident backlog (segment B) drains."""
     app_id = f"vigie-bench-alerts-{uuid.uuid4().hex[:6]}"
-    now_end = await end_offsets(bench.bootstrap, bench.input_topics())
+    now_end = await end_offsets(bench.settings, bench.input_topics())
     starts = {tp: (bench.segment_b[tp] if "incidents" in tp.topic else off)
               for tp, off in now_end.items()}
     run = await alert_run(bench, app_id, starts, rate=bench.args.alert_rate,
@@ -51,9 +51,9 @@ async def alert_run(bench: Bench, app_id: str, starts: Offsets, *, rate: float, 
     goes to ``on_output``, from the worker's start. Once the alerts are
     routed (or 15 s after the last one), the worker runs on until ``drained()`` is true
     (or ``--timeout``), then stops."""
-    await commit_group(bench.bootstrap, app_id, starts)
-    watched = await end_offsets(bench.bootstrap, [*bench.ack_topics(), topics.DEADLETTER])
-    out_starts = await end_offsets(bench.bootstrap, bench.unit_topics(alerts_only=True))
+    await commit_group(bench.settings, app_id, starts)
+    watched = await end_offsets(bench.settings, [*bench.ack_topics(), topics.DEADLETTER])
+    out_starts = await end_offsets(bench.settings, bench.unit_topics(alerts_only=True))
     acks: Counter[str] = Counter()
 
     def on_watched(record: Any, _now: float) -> None:
@@ -64,20 +64,20 @@ async def alert_run(bench: Bench, app_id: str, starts: Offsets, *, rate: float, 
             on_output(record)
 
     limit = seconds + 15 + bench.args.timeout + 60
-    worker = Worker(bench.worker_settings(app_id), bench.workdir / f"{app_id}.log").start()
+    worker = start_worker(bench.worker_settings(app_id), bench.workdir / f"{app_id}.log")
     try:
-        await worker.wait_ready()
+        await wait_ready(worker)
         ready_at = time.time()
         await asyncio.sleep(1.0)  # past the first passes (as the latency run)
         sent: dict[bytes, float] = {}
         routed = Routed(sent)
         stop = asyncio.Event()
         outputs = asyncio.create_task(count_outputs(
-            bench.bootstrap, watched, 10**9, timeout=limit, on_record=on_watched, stop=stop))
+            bench.settings, watched, 10**9, timeout=limit, on_record=on_watched, stop=stop))
         copies = asyncio.create_task(count_outputs(
-            bench.bootstrap, out_starts, 10**9, timeout=limit, on_record=routed.on_record,
+            bench.settings, out_starts, 10**9, timeout=limit, on_record=routed.on_record,
             stop=stop))
-        await publish_at_rate(bench.bootstrap, rate, seconds, sent, urgent=True,
+        await publish_at_rate(bench.settings, rate, seconds, sent, urgent=True,
                               partner=partner, seed=seed)
         last_sent = max(sent.values(), default=time.time())
         deadline = time.monotonic() + 15

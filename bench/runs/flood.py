@@ -17,7 +17,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from bench.feeds import URGENT, partner_feed, partner_sites
@@ -29,8 +28,9 @@ from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, Category
 from vigie.contracts.models import Acknowledgement, DeadLetter, SiteRecord
 from vigie.contracts.reasons import ReasonCode
+from vigie.kafka import clients
+from vigie.kafka.admin import planned_topics
 from vigie.simulation.feed import FeedMessage, make_event, malformed, to_message
-from vigie.workers.provision import planned_topics
 
 QUIET_PARTNER, FLOOD_PARTNER = "opac-oise", "clesence"
 FLOOD_ALERT_SHARE = 0.05       # urgent alerts in the flood, per incident
@@ -74,7 +74,7 @@ async def _phase(bench: Bench, *, flood: bool) -> dict[str, Any]:
     args = bench.args
     tag = "flood" if flood else "quiet"
     app_id = f"vigie-bench-{tag}-{uuid.uuid4().hex[:6]}"
-    starts = await end_offsets(bench.bootstrap, bench.input_topics())  # what follows is ours
+    starts = await end_offsets(bench.settings, bench.input_topics())  # what follows is ours
     seed = 7100 if flood else 7000
     own = partner_feed(QUIET_PARTNER, args.flood_own_backlog, seed=seed)
     messages = list(own)
@@ -83,7 +83,7 @@ async def _phase(bench: Bench, *, flood: bool) -> dict[str, Any]:
         flood_msgs = flood_feed(FLOOD_PARTNER, args.flood_backlog, seed=seed + 1)
         messages += flood_msgs
     t0 = time.perf_counter()
-    placed = await publish_bulk(bench.bootstrap, messages)
+    placed = await publish_bulk(bench.settings, messages)
     published_s = time.perf_counter() - t0
     expected = {(m.topic, meta.partition, meta.offset): m.expect.split(":", 1)[1]
                 for m, meta in zip(messages, placed, strict=True)
@@ -138,7 +138,7 @@ async def raise_flood_limit(bench: Bench) -> None:
     plan = {s.name: s.config for s in planned_topics(bench.settings, bench.unit_ids)}
     names = [topics.partner_incidents(FLOOD_PARTNER), topics.partner_alerts(FLOOD_PARTNER)]
     wanted = str(FLOOD_TOPIC_MAX_MESSAGE_BYTES)
-    admin = AIOKafkaAdminClient(bootstrap_servers=bench.bootstrap)
+    admin = clients.admin(bench.settings)
     await admin.start()
     try:
         responses = await admin.alter_configs([

@@ -12,18 +12,18 @@ from bench.kafka_io import commit_group, count_outputs, end_offsets, publish_at_
 from bench.latency_stats import Routed, tail
 from bench.session import Bench
 from bench.throughput import Proc
-from bench.worker import Worker
+from bench.worker import start_worker, wait_ready
 
 
 async def fixed_rate(bench: Bench) -> dict[str, Any]:
     rate, seconds = bench.args.rate, bench.args.latency_seconds
     app_id = f"vigie-bench-lat-{uuid.uuid4().hex[:6]}"
-    await commit_group(bench.bootstrap, app_id,
-                       await end_offsets(bench.bootstrap, bench.input_topics()))
-    out_starts = await end_offsets(bench.bootstrap, bench.unit_topics())
-    worker = Worker(bench.worker_settings(app_id), bench.workdir / f"{app_id}.log").start()
+    await commit_group(bench.settings, app_id,
+                       await end_offsets(bench.settings, bench.input_topics()))
+    out_starts = await end_offsets(bench.settings, bench.unit_topics())
+    worker = start_worker(bench.worker_settings(app_id), bench.workdir / f"{app_id}.log")
     try:
-        await worker.wait_ready()
+        await wait_ready(worker)
         await asyncio.sleep(1.0)
         assert worker.process is not None
         proc = Proc(worker.process.pid)
@@ -32,9 +32,9 @@ async def fixed_rate(bench: Bench) -> dict[str, Any]:
         stop = asyncio.Event()
         cpu0 = proc.cpu()
         counter = asyncio.create_task(count_outputs(
-            bench.bootstrap, out_starts, 10**9, timeout=seconds + 30,
+            bench.settings, out_starts, 10**9, timeout=seconds + 30,
             on_record=routed.on_record, stop=stop))
-        offered = await publish_at_rate(bench.bootstrap, rate, seconds, sent, urgent=False)
+        offered = await publish_at_rate(bench.settings, rate, seconds, sent, urgent=False)
         deadline = time.monotonic() + 15
         while len(routed.seen) < len(sent) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)

@@ -47,7 +47,7 @@ async def _measure(bench: Bench, mode: str, outputs: list[str], profile: Path | 
     starts_file = bench.workdir / f"starts-{mode}.json"
     starts_file.write_text(json.dumps(
         [[tp.topic, tp.partition, off] for tp, off in bench.segment_a.items()]))
-    out_starts = await end_offsets(bench.bootstrap, outputs)
+    out_starts = await end_offsets(bench.settings, outputs)
     cmd = [sys.executable, "-m", "bench.inproc", mode, "--bootstrap", bench.bootstrap,
            "--starts", str(starts_file), "--count", str(count),
            "--partners", json.dumps(PARTNERS)]
@@ -59,7 +59,7 @@ async def _measure(bench: Bench, mode: str, outputs: list[str], profile: Path | 
     proc = Proc(process.pid)
     try:
         sample = Sampler([proc])
-        counted = await count_outputs(bench.bootstrap, out_starts, count,
+        counted = await count_outputs(bench.settings, out_starts, count,
                                       timeout=bench.args.timeout, on_progress=sample.progress,
                                       window=None if profile else bench.args.window)
         peak = proc.peak_rss_mb()

@@ -12,7 +12,8 @@ from typing import Any
 from bench.kafka_io import commit_group, count_outputs, end_offsets
 from bench.session import Bench
 from bench.throughput import Proc, Sampler, summarize
-from bench.worker import Worker
+from bench.worker import start_worker, wait_ready
+from vigie.workers.http import WorkerNotReady
 
 
 async def one_worker(bench: Bench) -> dict[str, Any]:
@@ -25,16 +26,15 @@ async def two_workers(bench: Bench) -> dict[str, Any]:
 
 async def _measure(bench: Bench, n: int) -> dict[str, Any]:
     app_id = f"vigie-bench-{n}w-{uuid.uuid4().hex[:6]}"
-    await commit_group(bench.bootstrap, app_id, bench.segment_a)
-    ack_starts = await end_offsets(bench.bootstrap, bench.ack_topics())
+    await commit_group(bench.settings, app_id, bench.segment_a)
+    ack_starts = await end_offsets(bench.settings, bench.ack_topics())
     settings = bench.worker_settings(app_id)
-    workers = [Worker(settings, bench.workdir / f"{app_id}-{i}.log").start()
-               for i in range(n)]
+    workers = [start_worker(settings, bench.workdir / f"{app_id}-{i}.log") for i in range(n)]
     ready: list[bool] = [False] * n
 
     async def watch(i: int) -> None:
-        with contextlib.suppress(TimeoutError):
-            await workers[i].wait_ready(timeout=bench.args.timeout)
+        with contextlib.suppress(WorkerNotReady):
+            await wait_ready(workers[i], timeout=bench.args.timeout)
             ready[i] = True
 
     watchers = [asyncio.create_task(watch(i)) for i in range(n)]
@@ -42,7 +42,7 @@ async def _measure(bench: Bench, n: int) -> dict[str, Any]:
         # Counting starts at once: a worker processes from its assignment on, and one
         # that never gets ready (e.g. table recovery stalled) shows as missing outputs.
         sample = Sampler([Proc(w.process.pid) for w in workers if w.process])
-        count = await count_outputs(bench.bootstrap, ack_starts, bench.events,
+        count = await count_outputs(bench.settings, ack_starts, bench.events,
                                     timeout=bench.args.timeout, window=bench.args.window,
                                     on_progress=sample.progress)
         peak = max(Proc(w.process.pid).peak_rss_mb() for w in workers if w.process)

@@ -14,7 +14,6 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer
 from rich.console import Group
 from rich.live import Live
 from rich.panel import Panel
@@ -25,6 +24,8 @@ from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode
 from vigie.contracts.enums import AckStatus
 from vigie.contracts.models import Acknowledgement, RoutedEvent
+from vigie.kafka import clients
+from vigie.settings import Settings
 from vigie.terminal import safe_text
 
 
@@ -88,18 +89,19 @@ def _counts(items: Iterable[tuple[str, int]]) -> Text:
 
 
 async def watch(
-    bootstrap: str,
-    partners: list[str],
+    settings: Settings,
     unit_ids: list[str],
     metrics_url: str,
     stop: asyncio.Event,
 ) -> BusView:
+    """Until ``stop``: the partners' (``settings.partners``) acks and the units' routed
+    events as they arrive, as ``settings``' login (one that may read them all)."""
     view = BusView()
-    names = [topics.partner_acks(p) for p in partners]
+    names = [topics.partner_acks(p) for p in settings.partners]
     names += [topics.unit_incidents(u) for u in unit_ids]
     names += [topics.unit_alerts(u) for u in unit_ids]
-    consumer = AIOKafkaConsumer(*names, bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="latest", isolation_level="read_committed")
+    consumer = clients.consumer(settings, *names, group_id=None, auto_offset_reset="latest",
+                                isolation_level="read_committed")
     await consumer.start()
     try:
         with Live(view.render(metrics_url), refresh_per_second=4, transient=False) as live:

@@ -6,11 +6,10 @@ agree on ports and folders without passing flags around.
 
 from __future__ import annotations
 
-import ssl
+import json
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from pydantic import PositiveFloat, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -85,24 +84,20 @@ class Settings(BaseSettings):
             )
         return self
 
-    def kafka_options(self) -> dict[str, Any]:
-        """Keyword arguments for every aiokafka client (producer, consumer, admin)."""
-        options: dict[str, Any] = {"bootstrap_servers": self.bootstrap_servers}
-        if self.security_protocol == "PLAINTEXT":
-            return options
-        options["security_protocol"] = self.security_protocol
-        if self.security_protocol in ("SSL", "SASL_SSL"):
-            cafile = str(self.ssl_cafile) if self.ssl_cafile else None
-            options["ssl_context"] = ssl.create_default_context(cafile=cafile)
-        if self.security_protocol.startswith("SASL"):
-            options.update(
-                sasl_mechanism=self.sasl_mechanism,
-                sasl_plain_username=self.sasl_username,
-                sasl_plain_password=(
-                    self.sasl_password.get_secret_value() if self.sasl_password else None
-                ),
-            )
-        return options
+    def environment(self) -> dict[str, str]:
+        """These settings as ``VIGIE_*`` variables: what a child process (a worker started
+        by ``vigie run``, the tests or the bench) needs to run with exactly them, login
+        included. Unset optional values are left out."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, list | dict):
+                value = json.dumps(value)
+            env[f"VIGIE_{name.upper()}"] = str(value)
+        return env
 
     @property
     def future_tolerance(self) -> timedelta:

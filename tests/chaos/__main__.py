@@ -12,9 +12,9 @@ import tempfile
 from pathlib import Path
 
 from tests.chaos.harness import ChaosConfig, run_chaos
-from tests.integration.kafka_tools import free_port
 from vigie.broker.local import LocalBroker
 from vigie.settings import Settings
+from vigie.workers.launcher import free_port
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,8 +21,6 @@ import asyncio
 import hashlib
 import json
 import random
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -31,23 +29,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import TopicPartition
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.structs import RecordMetadata
 
-from tests.integration.kafka_tools import WorkerProcess
 from vigie.broker.local import LocalBroker
 from vigie.contracts import topics
 from vigie.contracts.codec import decode, encode
 from vigie.contracts.enums import AckStatus
 from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent, SiteRecord
+from vigie.kafka import clients
+from vigie.kafka.admin import partitions_of
+from vigie.kafka.follow import assigned
+from vigie.kafka.publish import publish_at_rate, publish_reference
 from vigie.reference.sites import load_sample_sites
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
 from vigie.simulation.feed import FeedMessage, make_event, scripted_day
-from vigie.simulation.publisher import publish_reference
 from vigie.workers.engine import key_partition
-from vigie.workers.provision import partitions_of
+from vigie.workers.launcher import WorkerProcess
 
 SAMPLE_PARTNERS = ("opac-oise", "oise-habitat", "clesence", "sa-hlm-oise")
 ROUTING = {AckStatus.ROUTED, AckStatus.REJECTED, AckStatus.EXPIRED, AckStatus.DUPLICATE}
@@ -265,72 +265,34 @@ class Publisher(threading.Thread):
     """Publishes the inputs at a steady rate from a thread of its own (own event loop), so the
     chaos steps can block; records the Kafka coordinates of every record it wrote."""
 
-    def __init__(self, bootstrap: str, inputs: list[Input], rate: float) -> None:
+    def __init__(self, settings: Settings, inputs: list[Input], rate: float) -> None:
         super().__init__(name="chaos-publisher", daemon=True)
-        self.bootstrap = bootstrap
+        self.settings = settings
         self.inputs = inputs
         self.rate = rate
         self.coordinates: list[Coordinates | None] = [None] * len(inputs)
         self.errors: list[str] = []
-        self.sent = 0
 
     def run(self) -> None:
         try:
-            asyncio.run(self._publish())
+            # Idempotent producer: its retries across the broker restart never duplicate an
+            # input; requests wait out the broker's restart.
+            asyncio.run(publish_at_rate(
+                self.settings, self.inputs, self.rate, on_delivery=self._record,
+                enable_idempotence=True, request_timeout_ms=120_000,
+                max_request_size=RAISED_TOPIC_LIMIT,
+            ))
         except Exception as exc:  # reported, never swallowed
             self.errors.append(f"publisher stopped: {exc!r}")
 
-    async def _publish(self) -> None:
-        # Idempotent producer: its retries across the broker restart never duplicate an input.
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all",
-                                    enable_idempotence=True, linger_ms=5,
-                                    request_timeout_ms=120_000,
-                                    max_request_size=RAISED_TOPIC_LIMIT)
-        await producer.start()
-        started = time.monotonic()
-        pending: list[asyncio.Future[None]] = []
-        try:
-            for index, item in enumerate(self.inputs):
-                future = await producer.send(item.topic, key=item.key, value=item.value,
-                                             partition=item.partition)
-                pending.append(asyncio.ensure_future(self._record(index, future)))
-                self.sent = index + 1
-                delay = started + self.sent / self.rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            await producer.flush()
-            await asyncio.gather(*pending)
-        finally:
-            await producer.stop()
-
-    async def _record(self, index: int, future: asyncio.Future) -> None:  # type: ignore[type-arg]
-        try:
-            meta = await future
-        except Exception as exc:
-            self.errors.append(f"input {index} not written: {exc!r}")
-            return
-        self.coordinates[index] = (meta.topic, meta.partition, meta.offset)
+    def _record(self, index: int, outcome: RecordMetadata | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            self.errors.append(f"input {index} not written: {outcome!r}")
+        else:
+            self.coordinates[index] = (outcome.topic, outcome.partition, outcome.offset)
 
 
 # -- workers ----------------------------------------------------------------------------------
-@dataclass
-class ChaosWorker(WorkerProcess):
-    """A ``vigie worker`` run from a folder of its own."""
-
-    cwd: Path | None = None
-
-    def start(self, wait: bool = True, timeout: float = 90.0) -> ChaosWorker:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "vigie", "worker", "--loglevel", "info"],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            cwd=self.cwd,
-        )
-        if wait:
-            self.wait_ready(timeout)
-        return self
-
-
 def plan_steps(kills: int) -> list[str]:
     """Kills before, during and after a two-worker phase; the broker crash after it."""
     before = max(1, (kills - 1) // 2)
@@ -355,18 +317,14 @@ class Chaos:
         self.settings = broker.settings.model_copy(update={
             "app_id": f"vigie-chaos-{suffix}", "state_dir": workdir, "partners": self.partners,
         })
-        self.workers: list[ChaosWorker] = []
+        self.workers: list[WorkerProcess] = []
         self.started = 0
         self.report = ChaosReport(workdir=str(workdir))
 
-    @property
-    def bootstrap(self) -> str:
-        return self.broker.bootstrap
-
-    def _new_worker(self) -> ChaosWorker:
+    def _new_worker(self) -> WorkerProcess:
         self.started += 1
-        worker = ChaosWorker(
-            settings=self.settings, partners=self.partners,
+        worker = WorkerProcess(
+            settings=self.settings,
             log_path=self.workdir / f"worker-{self.started}.log", cwd=self.workdir,
             extra_env={# No escalation during the run: only routing outcomes are counted.
                        "VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": "86400"},
@@ -375,15 +333,15 @@ class Chaos:
         self.workers.append(worker)
         return worker
 
-    def _ready(self, worker: ChaosWorker, what: str) -> None:
+    def _ready(self, worker: WorkerProcess, what: str) -> None:
         try:
             worker.wait_ready(self.config.ready_timeout)
         except (TimeoutError, RuntimeError) as exc:
             self.report.problems.append(f"{what}: worker not ready "
                                         f"({type(exc).__name__}, log {worker.log_path})")
 
-    def _alive(self) -> list[ChaosWorker]:
-        return [w for w in self.workers if w.process and w.process.poll() is None]
+    def _alive(self) -> list[WorkerProcess]:
+        return [w for w in self.workers if w.alive()]
 
     def step(self, name: str) -> None:
         alive = self._alive()
@@ -433,9 +391,9 @@ class Chaos:
         first = self._new_worker()  # creates the topics
         self._ready(first, "first worker")
         asyncio.run(raise_partner_topic_limits(self.settings))
-        asyncio.run(publish_reference(self.bootstrap, sites=sites))
+        asyncio.run(publish_reference(self.settings, sites=sites))
         time.sleep(2.0)  # the loader of the running worker takes the sites in
-        publisher = Publisher(self.bootstrap, inputs, config.rate)
+        publisher = Publisher(self.settings, inputs, config.rate)
         publisher.start()
         steps = plan_steps(config.kills)
         duration = len(inputs) / config.rate
@@ -452,7 +410,7 @@ class Chaos:
             if exited:
                 self.report.problems.append(f"{len(exited)} worker(s) exited on their own")
             self.say("  feed published; reading every output (read_committed)")
-            outputs = asyncio.run(collect(self.bootstrap, self.partners, inputs,
+            outputs = asyncio.run(collect(self.settings, inputs,
                                           publisher.coordinates, config))
         finally:
             for worker in self.workers:
@@ -462,7 +420,7 @@ class Chaos:
             missing = missing_inputs(publisher.coordinates, outputs)
             keys = {c: i.key for i, c in zip(inputs, publisher.coordinates, strict=True) if c}
             self.report.problems += asyncio.run(
-                diagnose(self.bootstrap, self.settings.app_id, self.partners, missing[:5], keys))
+                diagnose(self.settings, missing[:5], keys))
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -471,7 +429,7 @@ async def raise_partner_topic_limits(settings: Settings) -> None:
     """Partner topics as an operator may have left them (a limit raised by hand, or topics
     created before Vigie set one): near-1 MiB values then reach the worker, which must
     answer them without ever stalling (issue 12)."""
-    admin = AIOKafkaAdminClient(**settings.kafka_options())
+    admin = clients.admin(settings)
     await admin.start()
     try:
         await admin.alter_configs([
@@ -499,10 +457,11 @@ class Outputs:
     dead_letters: list[DeadLetter] = field(default_factory=list)
 
 
-async def collect(bootstrap: str, partners: list[str], inputs: list[Input],
+async def collect(settings: Settings, inputs: list[Input],
                   coordinates: list[Coordinates | None], config: ChaosConfig) -> Outputs:
     """Every ack, routed copy and dead letter about this run's partners, read_committed,
     until what is expected is there (or the timeout), then ``settle`` seconds more."""
+    partners = settings.partners
     units = sorted(ReferenceStore.with_defaults().snapshot().units)
     names = [topics.partner_acks(p) for p in partners] + [topics.DEADLETTER]
     names += [t for u in units for t in (topics.unit_incidents(u), topics.unit_alerts(u))]
@@ -510,17 +469,11 @@ async def collect(bootstrap: str, partners: list[str], inputs: list[Input],
     expected_acks = sum(c is not None for c in coordinates)
     expected_letters = sum(i.dead_letter_expected for i, c in zip(inputs, coordinates,
                                                                   strict=True) if c)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                isolation_level="read_committed", max_partition_fetch_bytes=1 << 20)
     out = Outputs()
     routed_units: dict[Coordinates, int] = {}
     terminal: set[Coordinates] = set()
-    await consumer.start()
-    try:
-        tps = await partitions_of(bootstrap, names)
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+    async with assigned(settings, names, from_beginning=True, allow_missing=True,
+                        max_partition_fetch_bytes=1 << 20) as consumer:
         deadline = time.monotonic() + config.settle_timeout
         done_at: float | None = None
         while time.monotonic() < deadline:
@@ -550,8 +503,6 @@ async def collect(bootstrap: str, partners: list[str], inputs: list[Input],
                 done_at = time.monotonic()
             if done_at is not None and time.monotonic() - done_at >= config.settle:
                 break
-    finally:
-        await consumer.stop()
     return out
 
 
@@ -561,14 +512,13 @@ def missing_inputs(coordinates: list[Coordinates | None], outputs: Outputs) -> l
     return [c for c in coordinates if c is not None and c not in seen]
 
 
-async def diagnose(bootstrap: str, group: str, partners: list[str],
-                   missing: list[Coordinates],
+async def diagnose(settings: Settings, missing: list[Coordinates],
                    keys: dict[Coordinates, bytes | None]) -> list[str]:
     """Where inputs without an outcome stand: still in their topic? behind or ahead of the
     group's committed offset? and is an open transaction holding the acks back (LSO < HW)?"""
     lines: list[str] = []
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                              enable_auto_commit=False, max_partition_fetch_bytes=MAX_READ)
+    reader = clients.consumer(settings, group_id=settings.app_id, enable_auto_commit=False,
+                              max_partition_fetch_bytes=MAX_READ)
     await reader.start()
     try:
         for topic, partition, offset in missing:
@@ -583,15 +533,14 @@ async def diagnose(bootstrap: str, group: str, partners: list[str],
                          f"same key as published={same}, group committed={committed}")
     finally:
         await reader.stop()
-    names = [topics.partner_acks(p) for p in partners]
-    tps = await partitions_of(bootstrap, names)
+    names = [topics.partner_acks(p) for p in settings.partners]
+    tps = await partitions_of(settings, names)
     # Any ack about the missing inputs in the log, committed or not?
     wanted = {f"{t}/{p}/{o}" for t, p, o in missing}
     raw: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     for level in ("read_uncommitted", "read_committed"):
-        scan = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                isolation_level=level, auto_offset_reset="earliest",
-                                max_partition_fetch_bytes=MAX_READ)
+        scan = clients.consumer(settings, group_id=None, isolation_level=level,
+                                auto_offset_reset="earliest", max_partition_fetch_bytes=MAX_READ)
         await scan.start()
         try:
             scan.assign(tps)
@@ -614,8 +563,7 @@ async def diagnose(bootstrap: str, group: str, partners: list[str],
         lines.append(f"  acks in the log for {src}: {raw.get(src) or 'none'}")
     ends: dict[str, dict[TopicPartition, int]] = {}
     for level in ("read_committed", "read_uncommitted"):
-        probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                 isolation_level=level)
+        probe = clients.consumer(settings, group_id=None, isolation_level=level)
         await probe.start()
         try:
             ends[level] = await probe.end_offsets(tps)

@@ -56,8 +56,7 @@ def start_worker(kafka_settings: Settings, partners: list[str], tmp_path: Path):
 
     def start(**kwargs) -> WorkerProcess:  # type: ignore[no-untyped-def]
         worker = WorkerProcess(
-            settings=kafka_settings,
-            partners=partners,
+            settings=kafka_settings.model_copy(update={"partners": partners}),
             log_path=tmp_path / f"worker-{len(started)}.log",
             **kwargs,
         )

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from vigie.contracts import topics
 from vigie.contracts.codec import encode
 from vigie.contracts.enums import Category, MessageType
+from vigie.contracts.keys import root_event_id
 from vigie.contracts.models import Address, Location, PartnerEvent
 
 #: Communes with a known competent force (domain.md): Creil is police, Méru gendarmerie.
@@ -35,6 +36,6 @@ def incident(partner_id: str, insee: str, *, category: Category = Category.DAMAG
 
 
 def record_for(event: PartnerEvent) -> tuple[str, bytes, bytes]:
-    """(topic, key, value) as the partner must publish it: keyed by the root event id."""
-    root = event.references[0] if event.references else event.event_id
-    return topics.partner_incidents(event.partner_id), root.encode(), encode(event)
+    """(topic, key, value) as the partner must publish it: keyed by the root event id (on
+    the incidents topic whatever its lane: the tests choose the topic themselves)."""
+    return topics.partner_incidents(event.partner_id), root_event_id(event).encode(), encode(event)

@@ -18,15 +18,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import RecordMetadata
-from pydantic import SecretStr
 
 from tests.integration.kafka_tools import free_port
 from vigie.broker.secure import ADMIN, WORKER, ClientConfig, SecureBroker
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, encode
 from vigie.contracts.models import SiteRecord
+from vigie.kafka.admin import ensure_topics
 from vigie.settings import Settings
-from vigie.workers.provision import ensure_topics
 
 PARTNER_A, PARTNER_B = "opac-oise", "oise-habitat"
 UNIT_X, UNIT_Y = "gn-bt-beauvais", "pn-csp-creil"
@@ -55,24 +54,12 @@ def secure_broker_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         broker.stop()
 
 
-def settings_as(broker: SecureBroker, principal: str) -> Settings:
-    """The broker's settings logged in as ``principal`` (what its ``VIGIE_*`` env would give)."""
-    config = broker.client_config(principal)
-    return broker.settings.model_copy(update={
-        "security_protocol": config.security_protocol,
-        "sasl_mechanism": config.mechanism,
-        "sasl_username": config.username,
-        "sasl_password": SecretStr(config.password),
-        "ssl_cafile": config.ca_file,
-    })
-
-
 async def provision(broker: SecureBroker) -> None:
     """Topics created by the admin as production creates them (``ensure_topics``: partition
     counts, retention, partner topics' size limit); one routed event and one ack written by
     the worker login (which also proves the worker may write units' and partners' outbound
     topics)."""
-    await ensure_topics(settings_as(broker, ADMIN), [UNIT_X, UNIT_Y])
+    await ensure_topics(broker.settings_for(ADMIN), [UNIT_X, UNIT_Y])
     producer = AIOKafkaProducer(**broker.client_config(WORKER).aiokafka(), acks="all")
     await producer.start()
     try:
@@ -83,17 +70,6 @@ async def provision(broker: SecureBroker) -> None:
 
 
 
-def worker_env(config: ClientConfig, app_id: str) -> dict[str, str]:
-    """What a worker pod gets (deploy/k8s/worker-deployment.yaml), for the local broker."""
-    return {
-        "VIGIE_BOOTSTRAP_SERVERS": config.bootstrap,
-        "VIGIE_SECURITY_PROTOCOL": config.security_protocol,
-        "VIGIE_SASL_MECHANISM": config.mechanism,
-        "VIGIE_SASL_USERNAME": config.username,
-        "VIGIE_SASL_PASSWORD": config.password,
-        "VIGIE_SSL_CAFILE": str(config.ca_file),
-        "VIGIE_APP_ID": app_id,
-    }
 
 
 async def publish_site(broker: SecureBroker, site: SiteRecord) -> None:

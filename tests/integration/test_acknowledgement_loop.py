@@ -14,14 +14,15 @@ from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, Category, Force, ForceStatus
 from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent
+from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 CREIL, MERU = "60175", "60395"
 
 
-def _acks(bootstrap: str, partner: str, until) -> dict[str, list[AckStatus]]:  # type: ignore[no-untyped-def]
-    records = run(consume(bootstrap, [topics.partner_acks(partner)], until=until, timeout=60,
+def _acks(settings: Settings, partner: str, until) -> dict[str, list[AckStatus]]:  # type: ignore[no-untyped-def]
+    records = run(consume(settings, [topics.partner_acks(partner)], until=until, timeout=60,
                           settle=1.0))
     seen: dict[str, list[AckStatus]] = defaultdict(list)
     ids: set[str] = set()
@@ -42,21 +43,21 @@ def _count(event_ids: set[str], status: AckStatus):  # type: ignore[no-untyped-d
 
 def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, partners) -> None:  # type: ignore[no-untyped-def]
     start_worker(extra_env={"VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": "4"})
-    bootstrap, partner = kafka_settings.bootstrap_servers, partners[0]
+    settings, partner = kafka_settings, partners[0]
     answered = incident(partner, CREIL, category=Category.STAFF_AGGRESSION)
     ignored = incident(partner, CREIL, category=Category.STAFF_AGGRESSION)
     misrouted = incident(partner, MERU)
     records = [record_for(e) for e in (answered, ignored, misrouted)]
     records = [(topics.partner_alerts(partner) if e is not misrouted else t, k, v)
                for e, (t, k, v) in zip((answered, ignored, misrouted), records, strict=True)]
-    run(produce(bootstrap, records))
+    run(produce(settings, records))
     ids = {answered.event_id, ignored.event_id, misrouted.event_id}
-    _acks(bootstrap, partner, _count(ids, AckStatus.ROUTED))
+    _acks(settings, partner, _count(ids, AckStatus.ROUTED))
 
     # Creil's police takes the first alert in charge at once; a Méru brigade sends the
     # incident back as not its own; another unit tries to speak for an event not its own.
     gn_unit = None
-    routed = run(consume(bootstrap, [topics.unit_incidents(u) for u in _gn_units()],
+    routed = run(consume(settings, [topics.unit_incidents(u) for u in _gn_units()],
                          until=lambda rs: any(decode(r.value, RoutedEvent).event.event_id
                                               == misrouted.event_id for r in rs), settle=0))
     for r in routed:
@@ -64,14 +65,14 @@ def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, part
         if copy.event.event_id == misrouted.event_id:
             gn_unit = copy.unit_id
     assert gn_unit is not None
-    run(produce(bootstrap, [
+    run(produce(settings, [
         status_record("pn-csp-creil", answered.event_id, ForceStatus.TAKEN_IN_CHARGE),
         status_record(gn_unit, misrouted.event_id, ForceStatus.TRANSFER_REQUESTED,
                       transfer_to_force=Force.PN),
         status_record("pn-csp-beauvais", answered.event_id, ForceStatus.CLOSED),  # not its own
     ]))
 
-    seen = _acks(bootstrap, partner, lambda rs: _escalated(rs, ignored.event_id)
+    seen = _acks(settings, partner, lambda rs: _escalated(rs, ignored.event_id)
                  and _has(rs, misrouted.event_id, AckStatus.TRANSFERRED))
     assert seen[answered.event_id] == [AckStatus.ROUTED, AckStatus.TAKEN_IN_CHARGE]
     assert seen[ignored.event_id] == [AckStatus.ROUTED, AckStatus.ESCALATED]
@@ -79,23 +80,23 @@ def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, part
                                         AckStatus.TRANSFERRED]
     for statuses in seen.values():
         assert check_sequence(statuses) == []
-    issued = {(a.event_id, a.status): a.issued_at for a in _all_acks(bootstrap, partner)}
+    issued = {(a.event_id, a.status): a.issued_at for a in _all_acks(settings, partner)}
     late = (issued[(ignored.event_id, AckStatus.ESCALATED)]
             - issued[(ignored.event_id, AckStatus.ROUTED)]).total_seconds()
     print(f"\nescalated {late:.1f}s after routing (delay 4s)")
 
     # The escalated alert reached the police command centre, on its alert topic.
-    centre = run(consume(bootstrap, [topics.unit_alerts("pn-cic-oise")],
+    centre = run(consume(settings, [topics.unit_alerts("pn-cic-oise")],
                          until=lambda rs: any(decode(r.value, RoutedEvent).event.event_id
                                               == ignored.event_id for r in rs), settle=0))
     assert any(decode(r.value, RoutedEvent).event.event_id == ignored.event_id for r in centre)
     # The transferred incident reached the police (the other force).
-    police = run(consume(bootstrap, [topics.unit_incidents(u) for u in _pn_units()],
+    police = run(consume(settings, [topics.unit_incidents(u) for u in _pn_units()],
                          until=lambda rs: any(decode(r.value, RoutedEvent).event.event_id
                                               == misrouted.event_id for r in rs), settle=0))
     assert any(decode(r.value, RoutedEvent).event.event_id == misrouted.event_id for r in police)
     # The status from a unit the event was not routed to is refused with a reason.
-    letters = run(consume(bootstrap, [topics.DEADLETTER], until=lambda rs: any(
+    letters = run(consume(settings, [topics.DEADLETTER], until=lambda rs: any(
         decode(r.value, DeadLetter).event_id == answered.event_id for r in rs), settle=0))
     refused = [decode(r.value, DeadLetter) for r in letters]
     refused = [d for d in refused if d.event_id == answered.event_id]
@@ -103,8 +104,8 @@ def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, part
     assert refused[0].source.topic == topics.unit_status("pn-csp-beauvais")
 
 
-def _all_acks(bootstrap: str, partner: str) -> list[Acknowledgement]:
-    records = run(consume(bootstrap, [topics.partner_acks(partner)], until=lambda rs: True,
+def _all_acks(settings: Settings, partner: str) -> list[Acknowledgement]:
+    records = run(consume(settings, [topics.partner_acks(partner)], until=lambda rs: True,
                           settle=1.0))
     return [decode(r.value, Acknowledgement) for r in records]
 

@@ -12,15 +12,16 @@ from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, Category
 from vigie.contracts.models import Acknowledgement
+from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 
 DELAY = 45.0  # longer than a worker restart after SIGKILL (session timeout + recovery)
 
 
-def _ack(bootstrap: str, partner: str, event_id: str, status: AckStatus,
+def _ack(settings: Settings, partner: str, event_id: str, status: AckStatus,
          timeout: float) -> Acknowledgement:
-    records = run(consume(bootstrap, [topics.partner_acks(partner)], until=lambda rs: any(
+    records = run(consume(settings, [topics.partner_acks(partner)], until=lambda rs: any(
         (a := decode(r.value, Acknowledgement)).event_id == event_id and a.status is status
         for r in rs), timeout=timeout, settle=0))
     return next(a for r in records if (a := decode(r.value, Acknowledgement)).event_id
@@ -28,19 +29,19 @@ def _ack(bootstrap: str, partner: str, event_id: str, status: AckStatus,
 
 
 def test_alert_escalates_on_time_after_sigkill(start_worker, kafka_settings, partners) -> None:  # type: ignore[no-untyped-def]
-    bootstrap, partner = kafka_settings.bootstrap_servers, partners[0]
+    settings, partner = kafka_settings, partners[0]
     env = {"VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": str(DELAY)}
     worker = start_worker(extra_env=env)
     alert = incident(partner, "60175", category=Category.STAFF_AGGRESSION)
     _topic, key, value = record_for(alert)
-    run(produce(bootstrap, [(topics.partner_alerts(partner), key, value)]))
-    routed = _ack(bootstrap, partner, alert.event_id, AckStatus.ROUTED, timeout=60)
+    run(produce(settings, [(topics.partner_alerts(partner), key, value)]))
+    routed = _ack(settings, partner, alert.event_id, AckStatus.ROUTED, timeout=60)
 
     worker.kill()  # SIGKILL while the timer runs: no shutdown, nothing flushed by us
     start_worker(extra_env=env)  # same app id: same consumer group and table changelog
     back = (datetime.now(UTC) - routed.issued_at).total_seconds()
 
-    escalated = _ack(bootstrap, partner, alert.event_id, AckStatus.ESCALATED, timeout=90)
+    escalated = _ack(settings, partner, alert.event_id, AckStatus.ESCALATED, timeout=90)
     late = (escalated.issued_at - routed.issued_at).total_seconds()
     print(f"\nworker killed at once, ready again {back:.1f}s after routing; "
           f"escalated {late:.1f}s after routing (delay {DELAY:.0f}s)")

@@ -33,7 +33,6 @@ from tests.integration.secure_tools import (
     UNIT_Y,
     produce_as,
     read_committed_as,
-    worker_env,
 )
 from vigie.broker.secure import ADMIN, WORKER, SecureBroker, partner_principal, unit_principal
 from vigie.cli.force import render_routed
@@ -59,12 +58,9 @@ def worker(secure_broker: SecureBroker, tmp_path_factory: pytest.TempPathFactory
     """One supervised worker logged in as ``vigie-worker``, for the whole module; afterwards
     it must still be the first process the supervisor started."""
     folder = tmp_path_factory.mktemp("hostile-worker")
-    settings = secure_broker.settings
     process = WorkerProcess(
-        settings=settings.model_copy(update={"state_dir": folder}),
-        partners=[PARTNER_A, PARTNER_B],
+        settings=secure_broker.settings_for(WORKER).model_copy(update={"state_dir": folder}),
         log_path=folder / "worker.log",
-        extra_env=worker_env(secure_broker.client_config(WORKER), settings.app_id),
     )
     process.start(timeout=150)
     try:

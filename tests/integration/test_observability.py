@@ -27,12 +27,12 @@ from typing import Any
 import pytest
 
 from tests.integration.kafka_tools import free_port, produce, run
+from vigie.kafka.admin import ensure_topics
+from vigie.kafka.publish import publish_reference
 from vigie.reference.sites import load_sample_sites
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
 from vigie.simulation.feed import FeedMessage, FeedMix, scripted_day
-from vigie.simulation.publisher import publish_reference
-from vigie.workers.provision import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -168,7 +168,7 @@ def test_prometheus_sees_what_was_published(  # type: ignore[no-untyped-def]
     store = ReferenceStore.with_defaults()
     run(ensure_topics(kafka_settings.model_copy(update={"partners": partners}),
                       store.snapshot().units))
-    run(publish_reference(kafka_settings.bootstrap_servers, sites=sites))
+    run(publish_reference(kafka_settings, sites=sites))
     worker = start_worker()
     prometheus = Prometheus(prometheus_binary, tmp_path, f"127.0.0.1:{worker.metrics_port}")
     try:
@@ -177,7 +177,7 @@ def test_prometheus_sees_what_was_published(  # type: ignore[no-untyped-def]
         prometheus.wait("zero series scraped", lambda: prometheus.value(
             "count(vigie_events_by_commune_total)") == 680)
         records = [(m.topic, m.key, m.value) for m in messages]
-        assert run(produce(kafka_settings.bootstrap_servers, records)) == FEED_SIZE
+        assert run(produce(kafka_settings, records)) == FEED_SIZE
         expected = Counter(m.expect for m in messages)
         print(f"\nfeed: {dict(expected)}")
 

@@ -49,12 +49,12 @@ def test_100_events_10_malformed(start_worker, kafka_settings, partners) -> None
     records = [record_for(e) for e in events]
     records += [(topics.partner_incidents(partner), str(uuid.uuid4()).encode(), raw)
                 for raw in MALFORMED]
-    assert run(produce(kafka_settings.bootstrap_servers, records)) == 100
+    assert run(produce(kafka_settings, records)) == 100
 
     acks_topic = topics.partner_acks(partner)
     ids = {e.event_id for e in events}
     found = run(consume(
-        kafka_settings.bootstrap_servers, [acks_topic, *_unit_topics()],
+        kafka_settings, [acks_topic, *_unit_topics()],
         until=lambda rs: sum(r.topic == acks_topic for r in rs) >= 100
         and sum(r.topic != acks_topic for r in rs) >= 90,
         timeout=90, settle=2.0,
@@ -90,16 +90,16 @@ def test_broker_restart_between_batches_loses_nothing(  # type: ignore[no-untype
     partner = partners[1]
     acks_topic = topics.partner_acks(partner)
     first = [incident(partner, COMMUNES[i % len(COMMUNES)]) for i in range(40)]
-    run(produce(kafka_settings.bootstrap_servers, [record_for(e) for e in first]))
-    run(consume(kafka_settings.bootstrap_servers, [acks_topic],
+    run(produce(kafka_settings, [record_for(e) for e in first]))
+    run(consume(kafka_settings, [acks_topic],
                 until=lambda rs: len(rs) >= 40, timeout=60, settle=0))
 
     broker.stop()
     broker.start()
 
     second = [incident(partner, COMMUNES[i % len(COMMUNES)]) for i in range(40)]
-    run(produce(kafka_settings.bootstrap_servers, [record_for(e) for e in second]))
-    found = run(consume(kafka_settings.bootstrap_servers, [acks_topic, *_unit_topics()],
+    run(produce(kafka_settings, [record_for(e) for e in second]))
+    found = run(consume(kafka_settings, [acks_topic, *_unit_topics()],
                         until=lambda rs: len({decode(r.value, Acknowledgement).event_id
                                               for r in rs if r.topic == acks_topic}) >= 80,
                         timeout=240, settle=2.0))

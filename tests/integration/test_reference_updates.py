@@ -11,8 +11,9 @@ from tests.integration.scenarios import incident, record_for
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.models import Acknowledgement, SiteRecord
+from vigie.kafka.publish import publish_reference
 from vigie.reference.sites import load_sample_sites
-from vigie.simulation.publisher import publish_reference
+from vigie.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -23,23 +24,23 @@ def _site(partner: str, like: str) -> SiteRecord:
     return model.model_copy(update={"site_id": f"{partner}-0001", "partner_id": partner})
 
 
-def _routed_units(bootstrap: str, partner: str, event_id: str) -> list[str]:
+def _routed_units(settings: Settings, partner: str, event_id: str) -> list[str]:
     acks_topic = topics.partner_acks(partner)
-    found = run(consume(bootstrap, [acks_topic], until=lambda rs: any(
+    found = run(consume(settings, [acks_topic], until=lambda rs: any(
         decode(r.value, Acknowledgement).event_id == event_id for r in rs), timeout=30, settle=0))
     return next(a.units for r in found if (a := decode(r.value, Acknowledgement)).event_id
                 == event_id)
 
 
-def _route_until(bootstrap: str, partner: str, site_id: str, expected: list[str]) -> float:
+def _route_until(settings: Settings, partner: str, site_id: str, expected: list[str]) -> float:
     """Publish events at the site until one is routed to ``expected``; return the seconds."""
     started = time.monotonic()
     units: list[str] = []
     while time.monotonic() - started < 60:
         event = incident(partner, "60175").model_copy(update={"site_id": site_id,
                                                               "location": None})
-        run(produce(bootstrap, [record_for(event)]))
-        units = _routed_units(bootstrap, partner, event.event_id)
+        run(produce(settings, [record_for(event)]))
+        units = _routed_units(settings, partner, event.event_id)
         if units == expected:
             return time.monotonic() - started
     raise AssertionError(f"still routed to {units}, expected {expected}")
@@ -48,15 +49,15 @@ def _route_until(bootstrap: str, partner: str, site_id: str, expected: list[str]
 def test_site_update_changes_routing_without_restart(  # type: ignore[no-untyped-def]
     start_worker, kafka_settings, partners
 ) -> None:
-    bootstrap, partner = kafka_settings.bootstrap_servers, partners[0]
+    settings, partner = kafka_settings, partners[0]
     worker = start_worker()
     in_creil = _site(partner, "60175")
-    run(publish_reference(bootstrap, sites=[in_creil]))
-    _route_until(bootstrap, partner, in_creil.site_id, ["pn-csp-creil"])
+    run(publish_reference(settings, sites=[in_creil]))
+    _route_until(settings, partner, in_creil.site_id, ["pn-csp-creil"])
 
     # The landlord's building record is corrected: it is in Méru (gendarmerie zone).
     moved = _site(partner, "60395").model_copy(update={"site_id": in_creil.site_id})
-    run(publish_reference(bootstrap, sites=[moved]))
-    took = _route_until(bootstrap, partner, in_creil.site_id, ["gn-bt-meru"])
+    run(publish_reference(settings, sites=[moved]))
+    took = _route_until(settings, partner, in_creil.site_id, ["gn-bt-meru"])
     assert took < 10, f"the update took {took:.1f}s to apply"
     assert worker.process is not None and worker.process.poll() is None  # no restart

@@ -91,14 +91,14 @@ def test_two_workers_split_partitions_without_duplicates(  # type: ignore[no-unt
               f"({len(mine)} topic-partitions)")
 
     events = [incident(partners[i % 2], COMMUNES[i % len(COMMUNES)]) for i in range(EVENTS)]
-    assert run(produce(kafka_settings.bootstrap_servers, [record_for(e) for e in events])) == EVENTS
+    assert run(produce(kafka_settings, [record_for(e) for e in events])) == EVENTS
 
     snapshot = ReferenceStore.with_defaults().snapshot()
     acks_topics = {topics.partner_acks(p) for p in partners}
     unit_topics = [t for u in snapshot.units
                    for t in (topics.unit_incidents(u), topics.unit_alerts(u))]
     found = run(consume(
-        kafka_settings.bootstrap_servers, [*acks_topics, *unit_topics],
+        kafka_settings, [*acks_topics, *unit_topics],
         until=lambda rs: sum(r.topic in acks_topics for r in rs) >= EVENTS
         and sum(r.topic not in acks_topics for r in rs) >= EVENTS,
         timeout=150, settle=3.0,

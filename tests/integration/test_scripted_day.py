@@ -13,7 +13,6 @@ import uuid
 from collections import Counter, defaultdict
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from tests.integration.kafka_tools import consume, produce, run
 from vigie.acks.lifecycle import check_sequence
@@ -22,11 +21,13 @@ from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, ForceStatus, MessageType
 from vigie.contracts.models import Acknowledgement, RoutedEvent
+from vigie.kafka import clients
+from vigie.kafka.admin import partitions_of
+from vigie.kafka.publish import publish_reference
 from vigie.reference.sites import load_sample_sites
 from vigie.reference.snapshot import ReferenceStore
+from vigie.settings import Settings
 from vigie.simulation.feed import scripted_day
-from vigie.simulation.publisher import publish_reference
-from vigie.workers.provision import partitions_of
 
 pytestmark = pytest.mark.integration
 
@@ -50,13 +51,12 @@ def _sites(partners: list[str]):  # type: ignore[no-untyped-def]
             for s in load_sample_sites()]
 
 
-async def _answer_alerts(bootstrap: str, units: list[str], stop: asyncio.Event) -> set[str]:
+async def _answer_alerts(settings: Settings, units: list[str], stop: asyncio.Event) -> set[str]:
     """The forces: every unit but the silent one takes each NEW alert in charge at once."""
     answered: set[str] = set()
-    tps = await partitions_of(bootstrap, [topics.unit_alerts(u) for u in units])
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
-                                auto_offset_reset="earliest", enable_auto_commit=False,
-                                isolation_level="read_committed")
+    tps = await partitions_of(settings, [topics.unit_alerts(u) for u in units])
+    consumer = clients.consumer(settings, group_id=None, auto_offset_reset="earliest",
+                                enable_auto_commit=False, isolation_level="read_committed")
     await consumer.start()
     consumer.assign(tps)
     await consumer.seek_to_beginning(*tps)
@@ -75,24 +75,24 @@ async def _answer_alerts(bootstrap: str, units: list[str], stop: asyncio.Event) 
                                                      ForceStatus.TAKEN_IN_CHARGE))
                         answered.add(routed.event.event_id)
             if answers:
-                await produce(bootstrap, answers)
+                await produce(settings, answers)
     finally:
         await consumer.stop()
     return answered
 
 
 def test_scripted_day_of_1000_messages(start_worker, kafka_settings, partners) -> None:  # type: ignore[no-untyped-def]
-    bootstrap = kafka_settings.bootstrap_servers
+    settings = kafka_settings
     start_worker(extra_env={"VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": str(DELAY)})
     sites = _sites(partners)
-    run(publish_reference(bootstrap, sites=sites))
+    run(publish_reference(settings, sites=sites))
     feed = list(scripted_day(sites, 1000, seed=60))
     units = sorted(ReferenceStore.with_defaults().snapshot().units)
 
     async def scenario() -> tuple[list, set[str]]:  # type: ignore[type-arg]
         stop = asyncio.Event()
-        forces = asyncio.create_task(_answer_alerts(bootstrap, units, stop))
-        await produce(bootstrap, [(m.topic, m.key, m.value) for m in feed])
+        forces = asyncio.create_task(_answer_alerts(settings, units, stop))
+        await produce(settings, [(m.topic, m.key, m.value) for m in feed])
         ack_topics = [topics.partner_acks(p) for p in partners]
         unit_topics = [t for u in units for t in (topics.unit_incidents(u), topics.unit_alerts(u))]
 
@@ -103,7 +103,7 @@ def test_scripted_day_of_1000_messages(start_worker, kafka_settings, partners) -
                             for r in acks)
             return outcomes >= len(feed) and escalated >= 1
 
-        records = await consume(bootstrap, ack_topics + unit_topics, until=settled,
+        records = await consume(settings, ack_topics + unit_topics, until=settled,
                                 timeout=120, settle=DELAY + 5)
         stop.set()
         return records, await forces

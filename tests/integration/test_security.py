@@ -42,7 +42,6 @@ from tests.integration.secure_tools import (
     produce_as,
     publish_site,
     read_committed_as,
-    worker_env,
 )
 from vigie.broker.secure import (
     WORKER,
@@ -342,18 +341,14 @@ def test_worker_routes_over_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path
     incident in a Kafka transaction. The routed copy is read by the competent unit's login
     and the acknowledgement by the partner's, both ``read_committed``."""
     started = time.monotonic()
-    settings = secure_broker.settings
-    worker_login = secure_broker.client_config(WORKER)
     model = next(s for s in load_sample_sites() if s.insee_code == "60175")  # Creil: PN
     site = model.model_copy(update={"site_id": f"{PARTNER_A}-secure-{uuid.uuid4().hex[:8]}",
                                     "partner_id": PARTNER_A})
     asyncio.run(publish_site(secure_broker, site))
 
     worker = WorkerProcess(
-        settings=settings.model_copy(update={"state_dir": tmp_path}),
-        partners=[PARTNER_A, PARTNER_B],
+        settings=secure_broker.settings_for(WORKER).model_copy(update={"state_dir": tmp_path}),
         log_path=tmp_path / "worker.log",
-        extra_env=worker_env(worker_login, settings.app_id),
     )
     try:
         worker.start(timeout=150)

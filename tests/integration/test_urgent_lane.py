@@ -19,8 +19,8 @@ from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, Category
 from vigie.contracts.models import Acknowledgement, RoutedEvent
+from vigie.kafka.admin import ensure_topics
 from vigie.reference.snapshot import ReferenceStore
-from vigie.workers.provision import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ def test_alerts_overtake_an_incident_backlog(  # type: ignore[no-untyped-def]
     settings = kafka_settings.model_copy(update={"partners": partners})
     run(ensure_topics(settings, units))
     backlog = [incident(partners[i % 2], COMMUNES[i % len(COMMUNES)]) for i in range(BACKLOG)]
-    assert run(produce(settings.bootstrap_servers, [record_for(e) for e in backlog])) == BACKLOG
+    assert run(produce(settings, [record_for(e) for e in backlog])) == BACKLOG
 
     start_worker()
     time.sleep(0.5)
@@ -43,12 +43,12 @@ def test_alerts_overtake_an_incident_backlog(  # type: ignore[no-untyped-def]
                        category=Category.STAFF_AGGRESSION) for i in range(ALERTS)]
     alert_records = [(topics.partner_alerts(e.partner_id), key, value)
                      for e in alerts for _, key, value in [record_for(e)]]
-    assert run(produce(settings.bootstrap_servers, alert_records)) == ALERTS
+    assert run(produce(settings, alert_records)) == ALERTS
 
     acks_topics = {topics.partner_acks(p) for p in partners}
     alert_topics = [topics.unit_alerts(u) for u in units]
     found = run(consume(
-        settings.bootstrap_servers, [*acks_topics, *alert_topics],
+        settings, [*acks_topics, *alert_topics],
         until=lambda rs: sum(r.topic in acks_topics for r in rs) >= BACKLOG + ALERTS,
         timeout=240, settle=2.0,
     ))

@@ -23,7 +23,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from typing import Any
 
 from vigie.settings import PROJECT_DIR, Settings
 
@@ -225,7 +224,8 @@ class LocalBroker:
 
     def _answers(self) -> bool:
         """True once a client gets metadata; the secure broker probes with its admin login."""
-        return broker_answers(self.bootstrap)
+        plaintext = {"bootstrap_servers": self.bootstrap, "security_protocol": "PLAINTEXT"}
+        return broker_answers(self.settings.model_copy(update=plaintext))
 
     def stop(self, timeout: float = 30.0) -> bool:
         """Stop gracefully (SIGTERM: controlled shutdown), SIGKILL after the timeout."""
@@ -317,17 +317,13 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def broker_answers(bootstrap: str, timeout: float = 5.0, **client: Any) -> bool:
-    """True when a Kafka client can fetch cluster metadata (the broker is really up).
-
-    ``client`` adds aiokafka connection options (SASL_SSL login for the secure broker).
-    """
-    from aiokafka.admin import AIOKafkaAdminClient
+def broker_answers(settings: Settings, timeout: float = 5.0) -> bool:
+    """True when a Kafka client logged in as ``settings`` says can fetch cluster metadata
+    (the broker is really up, and for the secure broker its admin login works)."""
+    from vigie.kafka import clients
 
     async def probe() -> bool:
-        admin = AIOKafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=3000, **client
-        )
+        admin = clients.admin(settings, request_timeout_ms=3000)
         try:
             await asyncio.wait_for(admin.start(), timeout)
             await asyncio.wait_for(admin.list_topics(), timeout)

@@ -4,14 +4,15 @@ Why: one topic per partner and per unit only isolates anyone if the broker knows
 connecting and refuses what is not theirs. This module makes the local broker prove it: every
 partner, unit and the workers get their own SCRAM login, TLS hides passwords and payloads on
 the wire, and ``StandardAuthorizer`` with ``allow.everyone.if.no.acl.found=false`` refuses
-whatever :func:`acl_plan` does not allow. See docs/security.md.
+whatever ``vigie.kafka.acl.acl_plan`` (the deployment's plan, not this module's) does not
+allow. See docs/security.md.
 
 Everything secret (passwords, keystores) is generated on first start into
 ``<state>/secure/secrets`` (git-ignored, directory 0700, files 0600) and reused afterwards.
 Nothing here needs a new Python dependency: certificates come from the JDK's ``keytool``
 (the broker needs Java anyway), SCRAM credentials are written at format time by
-``kafka-storage format --add-scram``, and ACLs are created with one CreateAcls request through
-aiokafka's protocol classes (aiokafka's admin client has no public ``create_acls``).
+``kafka-storage format --add-scram``, and ACLs are created through confluent-kafka's admin API
+(``vigie.kafka.acl.apply_acls``).
 
 No password ever appears on a command line (world-readable in ``/proc/<pid>/cmdline`` while
 the tool runs): keytool reads the store password from its environment (``-storepass:env``),
@@ -21,28 +22,35 @@ and the Kafka tools read their arguments from a java ``@argfile`` (see
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import os
 import secrets
-import ssl
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from vigie.broker.local import KAFKA_CONF_DIR, BrokerError, LocalBroker, broker_answers
-from vigie.contracts import topics
+from vigie.kafka import clients
+from vigie.kafka.acl import (
+    ADMIN,
+    WORKER,
+    AclError,
+    AclRule,
+    acl_plan,
+    apply_acls,
+    partner_principal,
+    unit_principal,
+)
+from vigie.settings import Settings
 
 SECURE_CONF_DIR = KAFKA_CONF_DIR / "secure"
 SCRAM_MECHANISM = "SCRAM-SHA-512"
-ADMIN = "admin"
 #: The login the co-located broker uses on the controller listener (SASL/PLAIN, loopback).
 CONTROLLER = "controller"
-WORKER = "vigie-worker"
 #: Certificates are for local work only: short enough to be renewed by a fresh state dir.
 CERT_VALIDITY_DAYS = 825
 BROKER_SAN = "dns:localhost,ip:127.0.0.1"
@@ -50,191 +58,14 @@ BROKER_SAN = "dns:localhost,ip:127.0.0.1"
 STOREPASS_ENV = "VIGIE_KEYTOOL_STOREPASS"
 
 
-def partner_principal(partner_id: str) -> str:
-    """The SCRAM user name of a partner (Kafka principal ``User:partner-<id>``)."""
-    return f"partner-{partner_id}"
-
-
-def unit_principal(unit_id: str) -> str:
-    """The SCRAM user name of a police or gendarmerie unit (``User:unit-<id>``)."""
-    return f"unit-{unit_id}"
-
-
-# -- ACL plan ----------------------------------------------------------------------------------
-class ResourceType(IntEnum):
-    """Kafka protocol codes (org.apache.kafka.common.resource.ResourceType)."""
-
-    TOPIC = 2
-    GROUP = 3
-    CLUSTER = 4
-    TRANSACTIONAL_ID = 5
-
-
-class PatternType(IntEnum):
-    """Kafka protocol codes (org.apache.kafka.common.resource.PatternType)."""
-
-    LITERAL = 3
-    PREFIXED = 4
-
-
-class Operation(IntEnum):
-    """Kafka protocol codes (org.apache.kafka.common.acl.AclOperation)."""
-
-    ALL = 2
-    READ = 3
-    WRITE = 4
-    CREATE = 5
-    DESCRIBE = 8
-    IDEMPOTENT_WRITE = 12
-
-
-ALLOW = 3  # AclPermissionType.ALLOW; nothing here needs DENY: absence of an ACL denies.
-CLUSTER_NAME = "kafka-cluster"
-
-
-@dataclass(frozen=True, order=True)
-class AclRule:
-    """One ALLOW binding: principal may do operation on the resource (from any host)."""
-
-    principal: str
-    resource_type: ResourceType
-    resource_name: str
-    pattern: PatternType
-    operation: Operation
-
-    def __str__(self) -> str:
-        star = "*" if self.pattern is PatternType.PREFIXED else ""
-        return (
-            f"User:{self.principal} {self.operation.name} "
-            f"{self.resource_type.name.lower()}:{self.resource_name}{star}"
-        )
-
-
-def _rules(
-    principal: str,
-    resource_type: ResourceType,
-    names: Iterable[str],
-    operations: Iterable[Operation],
-    pattern: PatternType = PatternType.LITERAL,
-) -> list[AclRule]:
-    ops = list(operations)
-    return [AclRule(principal, resource_type, n, pattern, op) for n in names for op in ops]
-
-
-def partner_acls(partner_id: str) -> list[AclRule]:
-    """A partner writes its two input topics and reads its acks, nothing else.
-
-    WRITE comes with DESCRIBE because producers need the topic's metadata; consumer groups
-    are confined to the prefix ``partner-<id>-`` so one partner cannot join (and disturb, or
-    read the offsets of) another's group.
-    """
-    who = partner_principal(partner_id)
-    inputs = [topics.partner_incidents(partner_id), topics.partner_alerts(partner_id)]
-    T, G = ResourceType.TOPIC, ResourceType.GROUP
-    return [
-        *_rules(who, T, inputs, [Operation.WRITE, Operation.DESCRIBE]),
-        *_rules(who, T, [topics.partner_acks(partner_id)], [Operation.READ, Operation.DESCRIBE]),
-        *_rules(who, G, [f"{who}-"], [Operation.READ, Operation.DESCRIBE], PatternType.PREFIXED),
-    ]
-
-
-def unit_acls(unit_id: str) -> list[AclRule]:
-    """A unit reads its incidents and alerts and writes its status topic, nothing else."""
-    who = unit_principal(unit_id)
-    reads = [topics.unit_incidents(unit_id), topics.unit_alerts(unit_id)]
-    T, G = ResourceType.TOPIC, ResourceType.GROUP
-    return [
-        *_rules(who, T, reads, [Operation.READ, Operation.DESCRIBE]),
-        *_rules(who, T, [topics.unit_status(unit_id)], [Operation.WRITE, Operation.DESCRIBE]),
-        *_rules(who, G, [f"{who}-"], [Operation.READ, Operation.DESCRIBE], PatternType.PREFIXED),
-    ]
-
-
-def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> list[AclRule]:
-    """What the pipeline needs, topic by topic, so a compromised worker login still cannot
-    impersonate a partner (write its input topics) or a unit (write its status topic).
-
-    * read the partners' input topics and the units' status topics, write acks;
-    * write the units' incidents/alerts topics and the dead-letter topic; read reference data;
-    * everything on its own topics (the state changelog ``<app_id>-events-changelog``), its
-      consumer group and transactional ids (prefix ``<app_id>``);
-    * CREATE on the Vigie namespaces so ``vigie topics ensure`` can provision new topics;
-    * IDEMPOTENT_WRITE on the cluster for idempotent and transactional producers.
-    """
-    w, T = WORKER, ResourceType.TOPIC
-    rw = [Operation.READ, Operation.DESCRIBE]
-    ww = [Operation.WRITE, Operation.DESCRIBE]
-    plan: list[AclRule] = []
-    for p in sorted(set(partners)):
-        plan += _rules(w, T, [topics.partner_incidents(p), topics.partner_alerts(p)], rw)
-        plan += _rules(w, T, [topics.partner_acks(p)], ww)
-    for u in sorted(set(units)):
-        plan += _rules(w, T, [topics.unit_incidents(u), topics.unit_alerts(u)], ww)
-        plan += _rules(w, T, [topics.unit_status(u)], rw)
-    plan += _rules(w, T, [topics.REF_SITES, topics.REF_COMPETENCE, topics.REF_UNITS], rw)
-    plan += _rules(w, T, [topics.DEADLETTER], ww)
-    plan += _rules(w, T, [f"{app_id}-"], [Operation.ALL], PatternType.PREFIXED)
-    plan += _rules(w, T, ["partner.", "force.", "ref.", "vigie."], [Operation.CREATE],
-                   PatternType.PREFIXED)
-    plan += _rules(w, ResourceType.GROUP, [app_id], rw, PatternType.PREFIXED)
-    plan += _rules(w, ResourceType.TRANSACTIONAL_ID, [app_id], ww, PatternType.PREFIXED)
-    plan += _rules(w, ResourceType.CLUSTER, [CLUSTER_NAME], [Operation.IDEMPOTENT_WRITE])
-    return plan
-
-
-def acl_plan(partners: Iterable[str], units: Iterable[str], app_id: str) -> list[AclRule]:
-    """Every ALLOW binding of the deployment; anything else is denied by the authorizer."""
-    partners, units = sorted(set(partners)), sorted(set(units))
-    plan = [rule for p in partners for rule in partner_acls(p)]
-    plan += [rule for u in units for rule in unit_acls(u)]
-    plan += worker_acls(partners, units, app_id)
-    return plan
-
-
-async def create_acls(admin: Any, rules: Sequence[AclRule]) -> None:
-    """Create the bindings with CreateAcls v1 requests (existing bindings are left as they are).
-
-    aiokafka 0.14's admin client has no ``create_acls``; its protocol module has the
-    request schema, so we build the request ourselves and send it through the admin client's
-    connection (a private method: aiokafka is pinned below 0.15 in pyproject.toml). The
-    alternative, Java's AclCommand, costs one JVM start per principal and resource pattern.
-    """
-    from aiokafka.protocol.admin import CreateAclsRequest_v1
-    from aiokafka.protocol.api import Request
-
-    class _CreateAcls(Request[CreateAclsRequest_v1]):
-        API_KEY = 30
-
-        def __init__(self, batch: Sequence[AclRule]) -> None:
-            self._batch = batch
-
-        def build(self, request_struct_class: type[CreateAclsRequest_v1]) -> CreateAclsRequest_v1:
-            return request_struct_class([
-                (r.resource_type, r.resource_name, r.pattern, f"User:{r.principal}", "*",
-                 r.operation, ALLOW)
-                for r in self._batch
-            ])
-
-    for start in range(0, len(rules), 200):
-        batch = rules[start : start + 200]
-        response = await admin._send_request(_CreateAcls(batch))
-        failed = [
-            (str(rule), code, message)
-            for rule, (code, message) in zip(batch, response.creation_responses, strict=True)
-            if code != 0
-        ]
-        if failed:
-            raise BrokerError(f"ACL creation failed: {failed}")
-
-
 # -- client settings ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ClientConfig:
-    """How one principal connects to the secure broker, for aiokafka or librdkafka.
+    """How one principal connects to the secure broker.
 
-    A ``vigie worker`` gets the same settings from the environment (``VIGIE_SECURITY_PROTOCOL``,
-    ``VIGIE_SASL_USERNAME``, ``VIGIE_SASL_PASSWORD``, ``VIGIE_SSL_CAFILE``; see
-    ``Settings.kafka_options``)."""
+    Its ``settings`` are what that principal's ``VIGIE_*`` environment gives (``environment``
+    prints it): every Vigie tool and worker run with them connects as that principal,
+    through ``vigie.kafka.clients``."""
 
     bootstrap: str
     username: str
@@ -245,21 +76,33 @@ class ClientConfig:
     #: librdkafka's ``message.max.bytes`` for a partner (None: librdkafka's default).
     max_message_bytes: int | None = None
 
-    def ssl_context(self) -> ssl.SSLContext:
-        """Verify the broker against the local CA only, host name included (127.0.0.1 is
-        in the certificate's subjectAltName)."""
-        return ssl.create_default_context(cafile=str(self.ca_file))
-
-    def aiokafka(self) -> dict[str, Any]:
-        """Keyword arguments for AIOKafkaProducer / AIOKafkaConsumer / AIOKafkaAdminClient."""
-        return {
+    def settings(self, base: Settings | None = None) -> Settings:
+        """``base`` (default: the process's settings) logged in as this principal."""
+        return (base or Settings()).model_copy(update={
             "bootstrap_servers": self.bootstrap,
             "security_protocol": self.security_protocol,
-            "ssl_context": self.ssl_context(),
             "sasl_mechanism": self.mechanism,
-            "sasl_plain_username": self.username,
-            "sasl_plain_password": self.password,
+            "sasl_username": self.username,
+            "sasl_password": SecretStr(self.password),
+            "ssl_cafile": self.ca_file,
+        })
+
+    def environment(self) -> dict[str, str]:
+        """The ``VIGIE_*`` variables that log a Vigie tool or worker in as this principal."""
+        return {
+            "VIGIE_BOOTSTRAP_SERVERS": self.bootstrap,
+            "VIGIE_SECURITY_PROTOCOL": self.security_protocol,
+            "VIGIE_SASL_MECHANISM": self.mechanism,
+            "VIGIE_SASL_USERNAME": self.username,
+            "VIGIE_SASL_PASSWORD": self.password,
+            "VIGIE_SSL_CAFILE": str(self.ca_file),
         }
+
+    def aiokafka(self) -> dict[str, Any]:
+        """Keyword arguments for AIOKafkaProducer / AIOKafkaConsumer / AIOKafkaAdminClient:
+        TLS trusting the local CA only, host name included (127.0.0.1 is in the broker
+        certificate's subjectAltName)."""
+        return clients.aiokafka_options(self.settings())
 
     def librdkafka(self) -> dict[str, str]:
         """Configuration for confluent-kafka / librdkafka clients.
@@ -272,15 +115,7 @@ class ClientConfig:
         ``partitioner``: Kafka's murmur2, as the workers expect of every keyed record
         (librdkafka's default, ``consistent_random``, is CRC32: its records would be
         rejected ``WRONG_PARTITION``)."""
-        config = {
-            "bootstrap.servers": self.bootstrap,
-            "partitioner": "murmur2_random",
-            "security.protocol": self.security_protocol,
-            "sasl.mechanism": self.mechanism,
-            "sasl.username": self.username,
-            "sasl.password": self.password,
-            "ssl.ca.location": str(self.ca_file),
-        }
+        config = {**clients.librdkafka_config(self.settings()), "partitioner": "murmur2_random"}
         if self.max_message_bytes is not None:
             config["message.max.bytes"] = str(self.max_message_bytes)
         return config
@@ -391,6 +226,11 @@ class SecureBroker(LocalBroker):
     def password(self, principal: str) -> str:
         """The stored password of a principal (KeyError for an unknown one)."""
         return str(self._load_credentials()["users"][principal])
+
+    def settings_for(self, principal: str) -> Settings:
+        """This broker's settings logged in as ``principal`` (what its ``VIGIE_*``
+        environment would give a Vigie tool or worker)."""
+        return self.client_config(principal).settings(self.settings)
 
     def client_config(self, principal: str) -> ClientConfig:
         """Connection settings for one principal (``admin``, ``vigie-worker``,
@@ -508,19 +348,19 @@ class SecureBroker(LocalBroker):
             self._save_credentials(data)
 
     def _answers(self) -> bool:
-        return broker_answers(self.bootstrap, **_without_bootstrap(self.client_config(ADMIN)))
+        return broker_answers(self.settings_for(ADMIN))
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout: float = 90.0) -> int:
         """Generate what is missing (passwords, certificates), start, then make sure every
-        principal can log in and has exactly the ACLs of :func:`acl_plan` (idempotent)."""
+        principal can log in and has exactly the ACLs of ``acl_plan`` (idempotent)."""
         if self.pid() is None:
             self.fetch()
             data = self.ensure_credentials()
             self.ensure_certificates(data["store_password"])
         pid = super().start(timeout)
         self.register_new_principals()
-        asyncio.run(self.apply_acls())
+        self.apply_acls()
         return pid
 
     def register_new_principals(self) -> list[str]:
@@ -554,25 +394,14 @@ class SecureBroker(LocalBroker):
     def plan(self) -> list[AclRule]:
         return acl_plan(self.settings.partners, self.unit_ids(), self.settings.app_id)
 
-    async def apply_acls(self) -> int:
+    def apply_acls(self) -> int:
         """Create every binding of the plan as the admin; return how many were sent."""
-        from aiokafka.admin import AIOKafkaAdminClient
-
-        admin = AIOKafkaAdminClient(**self.client_config(ADMIN).aiokafka())
-        await admin.start()
+        rules = self.plan()
         try:
-            rules = self.plan()
-            await create_acls(admin, rules)
-            return len(rules)
-        finally:
-            with contextlib.suppress(Exception):
-                await admin.close()
-
-
-def _without_bootstrap(config: ClientConfig) -> dict[str, Any]:
-    kwargs = config.aiokafka()
-    kwargs.pop("bootstrap_servers")
-    return kwargs
+            apply_acls(self.settings_for(ADMIN), rules)
+        except AclError as exc:
+            raise BrokerError(str(exc)) from exc
+        return len(rules)
 
 
 def _which(name: str) -> str | None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
+from vigie.cli.errors import kafka_failures
 from vigie.contracts.enums import Force, ForceStatus
 from vigie.contracts.models import RoutedEvent
 from vigie.settings import get_settings
@@ -58,20 +60,16 @@ def tail(
     from_beginning: bool = typer.Option(False, help="replay what the topics still hold"),
 ) -> None:
     """Live, readable view of the events routed to one unit (Ctrl-C to stop)."""
-    from vigie.clients.force import follow_unit
+    from vigie.kafka.follow import follow_unit
+
+    settings = get_settings()
 
     async def main() -> None:
-        async for routed in follow_unit(get_settings().bootstrap_servers, unit,
-                                        from_beginning=from_beginning):
+        async for routed in follow_unit(settings, unit, from_beginning=from_beginning):
             console.print(render_routed(routed))
 
-    try:
+    with kafka_failures(settings), contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main())
-    except KeyboardInterrupt:
-        pass
-    except ValueError as exc:
-        console.print(safe_text(exc, style="red"))
-        raise typer.Exit(1) from exc
 
 
 def ack(
@@ -82,10 +80,12 @@ def ack(
 ) -> None:
     """Send a unit's status about an event routed to it; the partner is told."""
     from vigie.clients.force import status_record
-    from vigie.simulation.publisher import publish_records
+    from vigie.kafka.publish import publish_records
 
     record = status_record(unit, event_id, status, transfer_to_force=to_force)
-    asyncio.run(publish_records(get_settings().bootstrap_servers, [record]))
+    settings = get_settings()
+    with kafka_failures(settings):
+        asyncio.run(publish_records(settings, [record]))
     console.print(Text.assemble(
         f"{status.value} envoyé pour ", safe_text(event_id), " par ", safe_text(unit)
     ))

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from vigie.cli.errors import kafka_failures
 from vigie.settings import get_settings
 from vigie.terminal import safe_text
 
@@ -22,7 +23,8 @@ def publish(
     timeout: float = typer.Option(30.0, help="seconds to wait for the acknowledgements"),
 ) -> None:
     """Check events locally, publish them, then print their acknowledgements."""
-    from vigie.clients.partner import check_locally, publish_and_wait, read_events
+    from vigie.clients.partner import check_locally, read_events
+    from vigie.kafka.publish import publish_and_wait
 
     events = read_events(file)
     refused = {e.event_id: check_locally(e) for e in events}
@@ -37,7 +39,9 @@ def publish(
     if refused:
         console.print("[red]Rien n'a été publié : corrigez les événements ci-dessus.[/red]")
         raise typer.Exit(2)
-    found = asyncio.run(publish_and_wait(get_settings().bootstrap_servers, events, timeout))
+    settings = get_settings()
+    with kafka_failures(settings):
+        found = asyncio.run(publish_and_wait(settings, events, timeout))
     table = Table("événement", "statut", "unités", "raison")
     for event_id, acks in found.items():
         if not acks:
@@ -58,9 +62,9 @@ def simulate(
     """Publish a realistic feed from the sample sites (alerts, mistakes, duplicates, updates)."""
     import itertools
 
+    from vigie.kafka.publish import publish_at_rate, publish_reference
     from vigie.reference.sites import load_sample_sites
     from vigie.simulation.feed import live_feed, new_seed
-    from vigie.simulation.publisher import publish_feed, publish_reference
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -68,12 +72,13 @@ def simulate(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         sites = load_sample_sites()
-        bootstrap = get_settings().bootstrap_servers
-        await publish_reference(bootstrap, sites=sites)
+        await publish_reference(settings, sites=sites)
         feed = live_feed(sites, seed=new_seed() if seed is None else seed)
-        return await publish_feed(
-            bootstrap, itertools.islice(feed, count) if count else feed, rate, stop
+        return await publish_at_rate(
+            settings, itertools.islice(feed, count) if count else feed, rate, stop=stop
         )
 
-    sent = asyncio.run(main())
+    settings = get_settings()
+    with kafka_failures(settings):
+        sent = asyncio.run(main())
     console.print(f"{sent} message(s) publié(s)")

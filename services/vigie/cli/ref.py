@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 
+from vigie.cli.errors import kafka_failures
 from vigie.settings import get_settings
 from vigie.terminal import safe_text
 
@@ -38,20 +41,23 @@ def load(
     ),
 ) -> None:
     """Publish a reference file; running workers apply it to the next event."""
+    from vigie.kafka.publish import publish_reference
     from vigie.reference.competence import import_competence_csv
     from vigie.reference.sites import load_sites_file
     from vigie.reference.units import load_units_file
-    from vigie.simulation.publisher import publish_reference
 
-    bootstrap = get_settings().bootstrap_servers
+    records: dict[str, Sequence[Any]]  # publish_reference's keyword for this kind
     if kind is Kind.sites:
-        count = asyncio.run(publish_reference(bootstrap, sites=load_sites_file(file)))
+        records = {"sites": load_sites_file(file)}
     elif kind is Kind.units:
-        count = asyncio.run(publish_reference(bootstrap, units=load_units_file(file).units))
+        records = {"units": load_units_file(file).units}
     else:
         start = date.fromisoformat(effective_from) if effective_from else date.today()
         imported = import_competence_csv(file, departement=departement, effective_from=start)
         for warning in imported.warnings:
             console.print(safe_text(warning, style="yellow"))  # quotes the file's cells
-        count = asyncio.run(publish_reference(bootstrap, competence=imported.records))
+        records = {"competence": imported.records}
+    settings = get_settings()
+    with kafka_failures(settings):
+        count = asyncio.run(publish_reference(settings, **records))
     console.print(f"{count} enregistrement(s) publié(s) ({kind.value})")

@@ -7,6 +7,7 @@ import asyncio
 import typer
 from rich.console import Console
 
+from vigie.cli.errors import kafka_failures
 from vigie.settings import get_settings
 
 topics_app = typer.Typer(help="Create Vigie's topics on the broker.")
@@ -22,9 +23,11 @@ def _unit_ids() -> list[str]:
 @topics_app.command("ensure")
 def ensure() -> None:
     """Create every partner, unit, reference and dead-letter topic that is missing."""
-    from vigie.workers.provision import ensure_topics
+    from vigie.kafka.admin import ensure_topics
 
-    created = asyncio.run(ensure_topics(get_settings(), _unit_ids()))
+    settings = get_settings()
+    with kafka_failures(settings):
+        created = asyncio.run(ensure_topics(settings, _unit_ids()))
     console.print(f"{len(created)} topic(s) created")
 
 
@@ -46,8 +49,8 @@ def worker(
 
     import logging.config
 
+    from vigie.kafka.admin import ensure_topics
     from vigie.logging_setup import logging_config
-    from vigie.workers.provision import ensure_topics
     from vigie.workers.service import WorkerService
 
     logging.config.dictConfig(logging_config(loglevel))

@@ -50,6 +50,12 @@ def unit_status(unit_id: str) -> str:
     return f"force.{unit_id}.status.v1"
 
 
+def changelog(app_id: str) -> str:
+    """The workers' state changelog: one per application id, so that tests and benchmarks
+    can run apps side by side on one broker."""
+    return f"{app_id}-events-changelog"
+
+
 def owner_of(topic: str) -> str | None:
     """The partner or unit id a topic belongs to, or None for a topic outside the scheme."""
     match = _OWNER.match(topic)

@@ -54,6 +54,7 @@ from vigie import metrics
 from vigie.contracts import topics
 from vigie.contracts.enums import Lane
 from vigie.contracts.reasons import ReasonCode
+from vigie.kafka import clients
 from vigie.pipeline.escalation import ESCALATION_TIMER, EscalationProcessor
 from vigie.pipeline.intake import IntakeProcessor
 from vigie.pipeline.messages import Inbound, Outbound, StageResult
@@ -201,8 +202,8 @@ class RoutingEngine:
         self._stopping.set()
 
     async def run(self) -> None:
-        self.consumer = AIOKafkaConsumer(
-            **self.settings.kafka_options(),
+        self.consumer = clients.consumer(
+            self.settings,
             **READER_OPTIONS,
             group_id=self.group_id,
             partition_assignment_strategy=(RangePartitionAssignor,),
@@ -210,8 +211,8 @@ class RoutingEngine:
             heartbeat_interval_ms=1_000,
             max_partition_fetch_bytes=256 * 1024,
         )
-        self.alert_reader = AIOKafkaConsumer(
-            **self.settings.kafka_options(), **READER_OPTIONS, group_id=None,
+        self.alert_reader = clients.consumer(
+            self.settings, **READER_OPTIONS, group_id=None,
             max_partition_fetch_bytes=256 * 1024,
         )
         await self.alert_reader.start()
@@ -446,8 +447,8 @@ class RoutingEngine:
         return f"{self.settings.app_id}-route-{partition}"
 
     async def _start_producer(self, partition: int) -> None:
-        producer = AIOKafkaProducer(
-            **self.settings.kafka_options(),
+        producer = clients.producer(
+            self.settings,
             transactional_id=self._transactional_id(partition),
             transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
             enable_idempotence=True,

@@ -11,14 +11,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode
 from vigie.contracts.models import CompetenceRecord, SiteRecord, UnitRecord
+from vigie.kafka import clients
+from vigie.kafka.admin import partitions_of
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
-from vigie.workers.provision import partitions_of
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +30,12 @@ class ReferenceLoader:
     def __init__(
         self,
         store: ReferenceStore,
-        connect: str | Settings,
+        settings: Settings,
         on_update: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.ready = asyncio.Event()
-        self._connect = connect
-        self._options = (connect.kafka_options() if isinstance(connect, Settings)
-                         else {"bootstrap_servers": connect})
+        self._settings = settings
         self.on_update = on_update or (lambda _topic: None)
 
     def apply(self, topic: str, key: bytes | None, value: bytes | None) -> None:
@@ -62,14 +61,14 @@ class ReferenceLoader:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         while True:
-            found = await partitions_of(self._connect, REFERENCE_TOPICS)
+            found = await partitions_of(self._settings, REFERENCE_TOPICS)
             if len({tp.topic for tp in found}) == len(REFERENCE_TOPICS) or loop.time() > deadline:
                 return found
             await asyncio.sleep(0.5)
 
     async def run(self) -> None:
-        consumer = AIOKafkaConsumer(
-            **self._options,
+        consumer = clients.consumer(
+            self._settings,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -16,8 +16,10 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 
+from vigie.contracts import topics
+from vigie.kafka import clients
 from vigie.pipeline.messages import EventRecord, Outbound
 from vigie.settings import Settings
 
@@ -33,8 +35,7 @@ READER_OPTIONS: dict[str, Any] = {
 
 
 def changelog_topic(settings: Settings) -> str:
-    """One changelog per application id (tests and benchmarks run apps side by side)."""
-    return f"{settings.app_id}-events-changelog"
+    return topics.changelog(settings.app_id)
 
 
 class EventState:
@@ -97,8 +98,8 @@ class EventState:
             self._entries[p] = {}
         if not wanted:
             return 0
-        consumer = AIOKafkaConsumer(
-            **self._settings.kafka_options(),
+        consumer = clients.consumer(
+            self._settings,
             **READER_OPTIONS,
             group_id=None,
             max_partition_fetch_bytes=4 << 20,

@@ -23,6 +23,7 @@ from vigie.cli import force as force_cli
 from vigie.cli.force import render_routed
 from vigie.contracts.enums import Lane
 from vigie.contracts.models import RoutedEvent
+from vigie.settings import Settings
 
 
 def test_tail_rendering_shows_a_hostile_event_as_text() -> None:
@@ -67,13 +68,13 @@ def fed_tail(monkeypatch: pytest.MonkeyPatch) -> Console:
     """``vigie tail`` fed the hostile event twice (a replay), without a broker."""
 
     async def follow_unit(
-        bootstrap: str, unit_id: str, *, from_beginning: bool = False
+        settings: Settings, unit_id: str, *, from_beginning: bool = False
     ) -> AsyncIterator[RoutedEvent]:
         for _ in range(2):
             yield routed_event()
 
     console = terminal()
-    monkeypatch.setattr("vigie.clients.force.follow_unit", follow_unit)
+    monkeypatch.setattr("vigie.kafka.follow.follow_unit", follow_unit)
     monkeypatch.setattr(force_cli, "console", console)
     return console
 
@@ -90,12 +91,12 @@ def test_vigie_tail_command_survives_and_shows_the_text(fed_tail: Console) -> No
 def test_vigie_ack_echoes_the_ids_as_text(monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[tuple[str, bytes, bytes]] = []
 
-    async def publish_records(bootstrap: str, records: list[tuple[str, bytes, bytes]]) -> int:
+    async def publish_records(settings: Settings, records: list[tuple[str, bytes, bytes]]) -> int:
         sent.extend(records)
         return len(records)
 
     console = terminal()
-    monkeypatch.setattr("vigie.simulation.publisher.publish_records", publish_records)
+    monkeypatch.setattr("vigie.kafka.publish.publish_records", publish_records)
     monkeypatch.setattr(force_cli, "console", console)
     result = CliRunner().invoke(app, ["ack", HOSTILE, "TAKEN_IN_CHARGE", "--unit", HOSTILE])
     assert result.exit_code == 0, result.output

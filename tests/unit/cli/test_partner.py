@@ -16,6 +16,7 @@ from vigie.contracts.enums import AckStatus
 from vigie.contracts.models import Acknowledgement, PartnerEvent
 from vigie.contracts.reasons import ReasonCode
 from vigie.contracts.validation import Issue
+from vigie.settings import Settings
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def test_publish_echoes_acknowledgements_as_text(
     events_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def publish_and_wait(
-        bootstrap: str, events: list[PartnerEvent], timeout: float
+        settings: Settings, events: list[PartnerEvent], timeout: float
     ) -> dict[str, list[Acknowledgement]]:
         return {e.event_id: [Acknowledgement(
             ack_id="c0ffee00-1234-4abc-8def-0123456789ab", partner_id="oise-habitat",
@@ -56,7 +57,7 @@ def test_publish_echoes_acknowledgements_as_text(
     console = terminal()
     monkeypatch.setattr(partner_cli, "console", console)
     monkeypatch.setattr("vigie.clients.partner.check_locally", lambda event: [])
-    monkeypatch.setattr("vigie.clients.partner.publish_and_wait", publish_and_wait)
+    monkeypatch.setattr("vigie.kafka.publish.publish_and_wait", publish_and_wait)
     result = CliRunner().invoke(app, ["publish", str(events_file)])
     assert result.exit_code == 0, result.output
     assert_shown_not_interpreted(printed(console))

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from vigie.broker.secure import (
+from vigie.kafka.acl import (
     WORKER,
     AclRule,
     Operation,
@@ -24,8 +24,8 @@ from vigie.broker.secure import (
     ResourceType,
     acl_plan,
 )
+from vigie.kafka.admin import EVENTS_TABLE, planned_topics
 from vigie.settings import Settings
-from vigie.workers.provision import EVENTS_TABLE, planned_topics
 
 ROOT = Path(__file__).resolve().parents[3]
 K8S = ROOT / "deploy" / "k8s"
@@ -210,7 +210,7 @@ def test_kafka_cluster(docs: dict[str, list[Any]]) -> None:
 
 def test_topics_follow_planned_topics(docs: dict[str, list[Any]]) -> None:
     """Same partitions (co-partitioned: all equal to VIGIE_PARTITIONS) and retention classes
-    as provision.planned_topics() for the partners and units the examples name."""
+    as kafka.admin.planned_topics() for the partners and units the examples name."""
     env = _env(_one(docs, "Deployment"))
     kafka_topics = {t["metadata"]["name"]: t["spec"] for t in _by_kind(docs, "KafkaTopic")}
     partners = sorted({n.split(".")[1] for n in kafka_topics if n.startswith("partner.")})

@@ -16,9 +16,10 @@ from pydantic import ValidationError
 
 from vigie.broker.secure import SecureBroker
 from vigie.contracts import topics
+from vigie.kafka import admin as kafka_admin
+from vigie.kafka import clients
+from vigie.kafka.admin import ensure_topics, planned_topics
 from vigie.settings import Settings
-from vigie.workers import provision
-from vigie.workers.provision import ensure_topics, planned_topics
 
 PARTNERS = ["opac-oise", "clesence"]
 UNITS = ["gn-bt-beauvais"]
@@ -35,7 +36,7 @@ def test_partner_inputs_get_the_limit_and_nothing_else_does() -> None:
     for name, config in plan.items():
         if name in inputs:
             assert config["max.message.bytes"] == "262144", name
-            assert config["retention.ms"] == str(7 * provision.DAY_MS), name
+            assert config["retention.ms"] == str(7 * kafka_admin.DAY_MS), name
         else:
             assert "max.message.bytes" not in config, name
 
@@ -57,9 +58,6 @@ class FakeAdmin:
         self.topics = set(existing)
         self.created: list[Any] = []
         self.other_calls: list[str] = []
-
-    def __call__(self, **_options: Any) -> FakeAdmin:
-        return self
 
     def __getattr__(self, name: str) -> Any:  # alter_configs & co. must never be called
         self.other_calls.append(name)
@@ -85,7 +83,7 @@ async def test_ensure_topics_asks_for_the_config_and_leaves_existing_topics_alon
     # not reconfigured.
     raised = topics.partner_incidents("opac-oise")
     admin = FakeAdmin({raised})
-    monkeypatch.setattr(provision, "AIOKafkaAdminClient", admin)
+    monkeypatch.setattr(clients, "admin", lambda settings, **options: admin)
     created = await ensure_topics(_settings(), UNITS)
     assert raised not in created and admin.other_calls == []
     by_name = {t.name: t for t in admin.created}

@@ -1,4 +1,5 @@
-"""Create Vigie's topics explicitly (the broker does not auto-create them).
+"""Vigie's topics, created explicitly (the broker does not auto-create them), and their
+partitions.
 
 One topic per partner and per unit, so that broker ACLs can isolate each of them; reference
 topics are compacted (the latest record per key is the truth); the dead-letter topic keeps
@@ -12,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, TopicAuthorizationFailedError
 
 from vigie.contracts import topics
+from vigie.kafka import clients
 from vigie.settings import Settings
-from vigie.workers.state import changelog_topic
 
 DAY_MS = 24 * 3600 * 1000
 
@@ -52,7 +53,7 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
         # The workers' state (vigie.workers.state), co-partitioned with the inputs. It holds
         # the encoded event of routed events (for transfers): compacted for the latest state
         # of each event, and deleted after 30 days like the acknowledgements.
-        TopicSpec(changelog_topic(settings), n,
+        TopicSpec(topics.changelog(settings.app_id), n,
                   {"cleanup.policy": "compact,delete", "retention.ms": str(30 * DAY_MS)}),
     ]
     for partner in settings.partners:
@@ -76,9 +77,9 @@ async def ensure_topics(settings: Settings, unit_ids: Iterable[str]) -> list[str
     Existing topics are left alone, configuration included: an operator may have changed
     one on purpose (a larger ``max.message.bytes`` for a test, a longer retention), and a
     worker start must not undo it."""
-    admin = AIOKafkaAdminClient(**settings.kafka_options())
-    await admin.start()
+    admin = clients.admin(settings)
     try:
+        await admin.start()
         existing = set(await admin.list_topics())
         missing = [
             NewTopic(s.name, s.partitions, settings.replication_factor, topic_configs=s.config)
@@ -104,20 +105,22 @@ async def ensure_topics(settings: Settings, unit_ids: Iterable[str]) -> list[str
         await admin.close()
 
 
-async def partitions_of(
-    connect: str | Settings, names: Iterable[str]
-) -> list[TopicPartition]:
+async def partitions_of(settings: Settings, names: Iterable[str]) -> list[TopicPartition]:
     """Every partition of the named topics that exist (for consumers outside any group,
-    which must assign partitions themselves). ``connect``: bootstrap servers or settings
-    (which carry the credentials of a secured cluster)."""
-    options = (connect.kafka_options() if isinstance(connect, Settings)
-               else {"bootstrap_servers": connect})
-    admin = AIOKafkaAdminClient(**options)
-    await admin.start()
+    which must assign partitions themselves).
+
+    A topic this login may not describe raises ``TopicAuthorizationFailedError`` rather than
+    passing for a missing one: the tools must say "refused", not "nothing there"."""
+    admin = clients.admin(settings)
     try:
+        await admin.start()
         described = await admin.describe_topics(list(names))
     finally:
         await admin.close()
+    refused = sorted(t["topic"] for t in described
+                     if t["error_code"] == TopicAuthorizationFailedError.errno)
+    if refused:
+        raise TopicAuthorizationFailedError(refused)
     return [
         TopicPartition(topic["topic"], partition["partition"])
         for topic in described

@@ -1,0 +1,201 @@
+"""Who may do what on the broker: the ACL plan of a Vigie deployment, and its application.
+
+Why: one topic per partner and per unit only isolates anyone if the broker refuses what is
+not theirs. With ``allow.everyone.if.no.acl.found=false`` (docs/security.md) the plan below
+is the whole of what is allowed: there are no DENY rules, absence of an ALLOW is the denial.
+The plan is pure data (the Kubernetes manifests are checked against it); ``apply_acls``
+creates it through confluent-kafka's admin API, aiokafka having no public one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from vigie.contracts import topics
+from vigie.kafka import clients
+from vigie.settings import Settings
+
+#: The super-user of setup and operations (topic creation, reference data).
+ADMIN = "admin"
+#: The login of every Vigie worker process.
+WORKER = "vigie-worker"
+
+
+def partner_principal(partner_id: str) -> str:
+    """The SCRAM user name of a partner (Kafka principal ``User:partner-<id>``)."""
+    return f"partner-{partner_id}"
+
+
+def unit_principal(unit_id: str) -> str:
+    """The SCRAM user name of a police or gendarmerie unit (``User:unit-<id>``)."""
+    return f"unit-{unit_id}"
+
+
+class ResourceType(IntEnum):
+    """Kafka protocol codes (org.apache.kafka.common.resource.ResourceType)."""
+
+    TOPIC = 2
+    GROUP = 3
+    CLUSTER = 4
+    TRANSACTIONAL_ID = 5
+
+
+class PatternType(IntEnum):
+    """Kafka protocol codes (org.apache.kafka.common.resource.PatternType)."""
+
+    LITERAL = 3
+    PREFIXED = 4
+
+
+class Operation(IntEnum):
+    """Kafka protocol codes (org.apache.kafka.common.acl.AclOperation)."""
+
+    ALL = 2
+    READ = 3
+    WRITE = 4
+    CREATE = 5
+    DESCRIBE = 8
+    IDEMPOTENT_WRITE = 12
+
+
+CLUSTER_NAME = "kafka-cluster"
+
+
+@dataclass(frozen=True, order=True)
+class AclRule:
+    """One ALLOW binding: principal may do operation on the resource (from any host)."""
+
+    principal: str
+    resource_type: ResourceType
+    resource_name: str
+    pattern: PatternType
+    operation: Operation
+
+    def __str__(self) -> str:
+        star = "*" if self.pattern is PatternType.PREFIXED else ""
+        return (
+            f"User:{self.principal} {self.operation.name} "
+            f"{self.resource_type.name.lower()}:{self.resource_name}{star}"
+        )
+
+
+def _rules(
+    principal: str,
+    resource_type: ResourceType,
+    names: Iterable[str],
+    operations: Iterable[Operation],
+    pattern: PatternType = PatternType.LITERAL,
+) -> list[AclRule]:
+    ops = list(operations)
+    return [AclRule(principal, resource_type, n, pattern, op) for n in names for op in ops]
+
+
+def partner_acls(partner_id: str) -> list[AclRule]:
+    """A partner writes its two input topics and reads its acks, nothing else.
+
+    WRITE comes with DESCRIBE because producers need the topic's metadata; consumer groups
+    are confined to the prefix ``partner-<id>-`` so one partner cannot join (and disturb, or
+    read the offsets of) another's group.
+    """
+    who = partner_principal(partner_id)
+    inputs = [topics.partner_incidents(partner_id), topics.partner_alerts(partner_id)]
+    T, G = ResourceType.TOPIC, ResourceType.GROUP
+    return [
+        *_rules(who, T, inputs, [Operation.WRITE, Operation.DESCRIBE]),
+        *_rules(who, T, [topics.partner_acks(partner_id)], [Operation.READ, Operation.DESCRIBE]),
+        *_rules(who, G, [f"{who}-"], [Operation.READ, Operation.DESCRIBE], PatternType.PREFIXED),
+    ]
+
+
+def unit_acls(unit_id: str) -> list[AclRule]:
+    """A unit reads its incidents and alerts and writes its status topic, nothing else."""
+    who = unit_principal(unit_id)
+    reads = [topics.unit_incidents(unit_id), topics.unit_alerts(unit_id)]
+    T, G = ResourceType.TOPIC, ResourceType.GROUP
+    return [
+        *_rules(who, T, reads, [Operation.READ, Operation.DESCRIBE]),
+        *_rules(who, T, [topics.unit_status(unit_id)], [Operation.WRITE, Operation.DESCRIBE]),
+        *_rules(who, G, [f"{who}-"], [Operation.READ, Operation.DESCRIBE], PatternType.PREFIXED),
+    ]
+
+
+def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> list[AclRule]:
+    """What the pipeline needs, topic by topic, so a compromised worker login still cannot
+    impersonate a partner (write its input topics) or a unit (write its status topic).
+
+    * read the partners' input topics and the units' status topics, write acks;
+    * write the units' incidents/alerts topics and the dead-letter topic; read reference data;
+    * everything on its own topics (the state changelog ``<app_id>-events-changelog``), its
+      consumer group and transactional ids (prefix ``<app_id>``);
+    * CREATE on the Vigie namespaces so ``vigie topics ensure`` can provision new topics;
+    * IDEMPOTENT_WRITE on the cluster for idempotent and transactional producers.
+    """
+    w, T = WORKER, ResourceType.TOPIC
+    rw = [Operation.READ, Operation.DESCRIBE]
+    ww = [Operation.WRITE, Operation.DESCRIBE]
+    plan: list[AclRule] = []
+    for p in sorted(set(partners)):
+        plan += _rules(w, T, [topics.partner_incidents(p), topics.partner_alerts(p)], rw)
+        plan += _rules(w, T, [topics.partner_acks(p)], ww)
+    for u in sorted(set(units)):
+        plan += _rules(w, T, [topics.unit_incidents(u), topics.unit_alerts(u)], ww)
+        plan += _rules(w, T, [topics.unit_status(u)], rw)
+    plan += _rules(w, T, [topics.REF_SITES, topics.REF_COMPETENCE, topics.REF_UNITS], rw)
+    plan += _rules(w, T, [topics.DEADLETTER], ww)
+    plan += _rules(w, T, [f"{app_id}-"], [Operation.ALL], PatternType.PREFIXED)
+    plan += _rules(w, T, ["partner.", "force.", "ref.", "vigie."], [Operation.CREATE],
+                   PatternType.PREFIXED)
+    plan += _rules(w, ResourceType.GROUP, [app_id], rw, PatternType.PREFIXED)
+    plan += _rules(w, ResourceType.TRANSACTIONAL_ID, [app_id], ww, PatternType.PREFIXED)
+    plan += _rules(w, ResourceType.CLUSTER, [CLUSTER_NAME], [Operation.IDEMPOTENT_WRITE])
+    return plan
+
+
+def acl_plan(partners: Iterable[str], units: Iterable[str], app_id: str) -> list[AclRule]:
+    """Every ALLOW binding of the deployment; anything else is denied by the authorizer."""
+    partners, units = sorted(set(partners)), sorted(set(units))
+    plan = [rule for p in partners for rule in partner_acls(p)]
+    plan += [rule for u in units for rule in unit_acls(u)]
+    plan += worker_acls(partners, units, app_id)
+    return plan
+
+
+class AclError(RuntimeError):
+    """The broker refused to create some bindings of the plan."""
+
+
+def apply_acls(settings: Settings, rules: Sequence[AclRule], timeout: float = 30.0) -> None:
+    """Create the bindings as ``settings``' login (an admin); existing ones are left as they
+    are, so applying the plan again after adding a partner or a unit is safe."""
+    from confluent_kafka.admin import (
+        AclBinding,
+        AclOperation,
+        AclPermissionType,
+        ResourcePatternType,
+    )
+    from confluent_kafka.admin import (
+        ResourceType as KafkaResourceType,
+    )
+
+    bindings = {
+        AclBinding(KafkaResourceType(int(r.resource_type)), r.resource_name,
+                   ResourcePatternType(int(r.pattern)), f"User:{r.principal}", "*",
+                   AclOperation(int(r.operation)), AclPermissionType.ALLOW): r
+        for r in rules
+    }
+    if not bindings:
+        return
+    # The client must outlive the futures: dropped, it would cancel them.
+    admin = clients.librdkafka_admin(settings)
+    futures = admin.create_acls(list(bindings), request_timeout=timeout)
+    failed = []
+    for binding, future in futures.items():
+        try:
+            future.result(timeout)
+        except Exception as exc:  # KafkaException, or a timeout of the future
+            failed.append(f"{bindings[binding]}: {exc}")
+    del admin
+    if failed:
+        raise AclError(f"{len(failed)} of {len(bindings)} ACLs not created, e.g. {failed[:3]}")

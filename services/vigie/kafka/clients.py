@@ -1,0 +1,83 @@
+"""The one place that builds Kafka clients, always from ``Settings``.
+
+Why: a client built from a bare bootstrap string connects in PLAINTEXT and silently ignores
+``VIGIE_SECURITY_PROTOCOL``, the SASL login and the CA, so the partners' and units' tools
+could not reach the secured cluster (issue 13). Every producer, consumer and admin client of
+Vigie — worker, CLI, console, broker set-up, tests and bench — comes from here, and so
+carries the login of the process's ``VIGIE_*`` environment.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING, Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from vigie.settings import Settings
+
+if TYPE_CHECKING:  # confluent-kafka is imported only where librdkafka is really used
+    from confluent_kafka.admin import AdminClient
+
+
+def aiokafka_options(settings: Settings) -> dict[str, Any]:
+    """Connection keyword arguments shared by every aiokafka client: servers, and for a
+    secured cluster the protocol, a TLS context trusting ``ssl_cafile`` (host name checked)
+    and the SASL login."""
+    options: dict[str, Any] = dict(bootstrap_servers=settings.bootstrap_servers)
+    if settings.security_protocol == "PLAINTEXT":
+        return options
+    options["security_protocol"] = settings.security_protocol
+    if settings.security_protocol in ("SSL", "SASL_SSL"):
+        cafile = str(settings.ssl_cafile) if settings.ssl_cafile else None
+        options["ssl_context"] = ssl.create_default_context(cafile=cafile)
+    if settings.security_protocol.startswith("SASL"):
+        options.update(
+            sasl_mechanism=settings.sasl_mechanism,
+            sasl_plain_username=settings.sasl_username,
+            sasl_plain_password=(
+                settings.sasl_password.get_secret_value() if settings.sasl_password else None
+            ),
+        )
+    return options
+
+
+def producer(settings: Settings, **options: Any) -> AIOKafkaProducer:
+    """A producer (not started). aiokafka's default partitioner is murmur2, the one the
+    partitioning contract requires of partner records (docs/security.md)."""
+    return AIOKafkaProducer(**aiokafka_options(settings), **options)
+
+
+def consumer(settings: Settings, *topics: str, **options: Any) -> AIOKafkaConsumer:
+    """A consumer (not started). Topics given here, rather than ``subscribe()``d after
+    ``start()``, make ``start()`` raise an authorisation failure instead of only logging it."""
+    return AIOKafkaConsumer(*topics, **aiokafka_options(settings), **options)
+
+
+def admin(settings: Settings, **options: Any) -> AIOKafkaAdminClient:
+    """An aiokafka admin client (not started)."""
+    return AIOKafkaAdminClient(**aiokafka_options(settings), **options)
+
+
+def librdkafka_config(settings: Settings) -> dict[str, str]:
+    """The same connection as librdkafka (confluent-kafka, and most partners' clients)
+    properties. ``ssl.ca.location`` left out means librdkafka's own CA store."""
+    config = {"bootstrap.servers": settings.bootstrap_servers,
+              "security.protocol": settings.security_protocol}
+    if settings.security_protocol.startswith("SASL"):
+        config["sasl.mechanism"] = settings.sasl_mechanism
+        if settings.sasl_username is not None:
+            config["sasl.username"] = settings.sasl_username
+        if settings.sasl_password is not None:
+            config["sasl.password"] = settings.sasl_password.get_secret_value()
+    if settings.ssl_cafile is not None and settings.security_protocol in ("SSL", "SASL_SSL"):
+        config["ssl.ca.location"] = str(settings.ssl_cafile)
+    return config
+
+
+def librdkafka_admin(settings: Settings) -> AdminClient:
+    """A confluent-kafka admin client: it has the public ACL API aiokafka lacks."""
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({**librdkafka_config(settings), "log_level": 3})
