@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from prometheus_client import Counter, Gauge, Histogram, Info
 
 from vigie.contracts import topics
+from vigie.contracts.enums import Lane, RoutingRule
 from vigie.pipeline.messages import Outcome, StageResult
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -121,6 +122,21 @@ STATUS_UPDATES = Counter(
     ["unit", "status", "outcome"],
 )
 
+# -- routing rules (issue 15) ---------------------------------------------------------------
+#: Bounded: rules and lanes are closed sets, units come from reference data (like the other
+#: per-unit series): at most 4 x 2 x the number of units.
+DIVERSIONS = Counter(
+    "vigie_diversions",
+    "Events the routing rules sent away from the unit first meant for them (new events, "
+    "escalations, transfers), by rule, lane and the unit passed over",
+    ["rule", "lane", "unit"],
+)
+UNIT_UNAVAILABLE = Gauge(
+    "vigie_unit_unavailable",
+    "1 while the unit is declared unavailable (ref.availability.v1) at the rules' time",
+    ["unit"],
+)
+
 NO_QPV = "none"
 UNKNOWN = "unknown"
 OTHER = "other"
@@ -166,6 +182,8 @@ def record_intake(lane: str, result: StageResult, latency_seconds: float | None)
     routed_lane = (result.lane or lane).lower() if result.lane else lane
     for unit in result.units if result.outcome in _ROUTED else ():
         EVENTS_ROUTED.labels(unit, routed_lane).inc()
+    if result.diversion is not None and result.outcome in _ROUTED:
+        record_diversion(result.diversion, routed_lane)
     if latency_seconds is not None and result.units:
         ROUTING_LATENCY.labels(routed_lane).observe(max(latency_seconds, 0.0))
 
@@ -197,12 +215,30 @@ def init_partner_series(partners: Iterable[str], started_at: float) -> None:
 
 
 def init_unit_series(units: Iterable[str]) -> None:
-    """Create the per-unit alert series at zero: dashboards and rules then find them before
-    the first alert, and ``increase()`` counts the first escalation (no missing start)."""
+    """Create the per-unit alert and diversion series at zero: dashboards and rules then find
+    them before the first alert, and ``increase()`` counts the first escalation or diversion
+    (no missing start)."""
     for unit in units:
         ALERT_TIME_TO_TAKE_IN_CHARGE.labels(unit)
         OPEN_ALERTS.labels(unit)
         ESCALATIONS.labels(unit)
+        UNIT_UNAVAILABLE.labels(unit)
+        for rule in RoutingRule:
+            for lane in Lane:
+                DIVERSIONS.labels(rule.value, lane.value.lower(), unit)
+
+
+def record_diversion(diversion: tuple[str, str], lane: str) -> None:
+    """One event the rules sent away from ``diversion[1]`` by the rule ``diversion[0]``."""
+    rule, unit = diversion
+    DIVERSIONS.labels(rule, lane, unit).inc()
+
+
+def set_unavailable_units(unavailable: Iterable[str], units: Iterable[str]) -> None:
+    """The availability gauge of every known unit (1: declared unavailable now)."""
+    down = set(unavailable)
+    for unit in units:
+        UNIT_UNAVAILABLE.labels(unit).set(1 if unit in down else 0)
 
 
 _ROUTED = (Outcome.ROUTED, Outcome.MANUAL_TRIAGE)
@@ -223,11 +259,15 @@ def record_status(result: StageResult) -> None:
         ALERT_TIME_TO_TAKE_IN_CHARGE.labels(unit).observe(facts.taken_in_charge_after)
     if facts.transfer is not None:
         TRANSFERS.labels(*facts.transfer).inc()
+    if result.diversion is not None and accepted:
+        record_diversion(result.diversion, (result.lane or Lane.INCIDENT).value.lower())
 
 
 def record_escalation(result: StageResult) -> None:
     for unit in result.escalated_from:
         ESCALATIONS.labels(unit).inc()
+    if result.diversion is not None:
+        record_diversion(result.diversion, Lane.ALERT.value.lower())
 
 
 def set_open_alerts(counts: Mapping[str, int], units: Iterable[str]) -> None:

@@ -7,7 +7,7 @@ agree on ports and folders without passing flags around.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     #: Incidents that occurred longer ago than this are rejected (TOO_OLD), not routed as live.
     past_horizon_days: float = 30.0
     alert_takeover_delay_seconds: PositiveFloat = 300.0
+    #: The clock the routing rules read (service hours, holidays, unavailability), for tests
+    #: and exercises: a fixed instant (``VIGIE_ROUTING_CLOCK_AT=2026-11-29T02:00+01:00``), or
+    #: the real time shifted by an offset. Only the rules see it: validation, expiry and
+    #: escalation deadlines keep the real clock, so partners' real timestamps stay valid.
+    routing_clock_at: datetime | None = None
+    routing_clock_offset_seconds: float = 0.0
     max_message_bytes: int = 64 * 1024
     #: ``max.message.bytes`` of the partner input topics (partner.<p>.incidents|alerts.v1),
     #: 256 KiB. Above the contract's 64 KiB, so a value between the two still reaches the
@@ -110,6 +116,15 @@ class Settings(BaseSettings):
     @property
     def alert_takeover_delay(self) -> timedelta:
         return timedelta(seconds=self.alert_takeover_delay_seconds)
+
+    def routing_time(self, now: datetime) -> datetime:
+        """The instant the routing rules apply at when the real time is ``now``."""
+        fixed = self.routing_clock_at
+        if fixed is not None:
+            return fixed if fixed.tzinfo is not None else fixed.replace(tzinfo=UTC)
+        if self.routing_clock_offset_seconds:
+            return now + timedelta(seconds=self.routing_clock_offset_seconds)
+        return now
 
 
 @lru_cache(maxsize=1)

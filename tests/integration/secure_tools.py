@@ -26,6 +26,7 @@ from vigie.contracts.codec import DecodeError, encode
 from vigie.contracts.models import SiteRecord
 from vigie.kafka.admin import ensure_topics
 from vigie.settings import Settings
+from vigie.workers.reference_loader import REFERENCE_TOPICS
 
 PARTNER_A, PARTNER_B = "opac-oise", "oise-habitat"
 UNIT_X, UNIT_Y = "gn-bt-beauvais", "pn-csp-creil"
@@ -80,7 +81,7 @@ async def publish_site(broker: SecureBroker, site: SiteRecord) -> None:
     admin = AIOKafkaAdminClient(**config.aiokafka())
     await admin.start()
     try:
-        references = [topics.REF_SITES, topics.REF_COMPETENCE, topics.REF_UNITS]
+        references = list(REFERENCE_TOPICS)
         missing = [n for n in references if n not in set(await admin.list_topics())]
         if missing:
             await admin.create_topics(

@@ -12,6 +12,10 @@ DEADLETTER = "vigie.deadletter.v1"
 REF_SITES = "ref.sites.v1"
 REF_COMPETENCE = "ref.competence.v1"
 REF_UNITS = "ref.units.v1"
+#: Routing rules per unit (service hours, fallback, overflow), keyed by unit and start date.
+REF_RULES = "ref.rules.v1"
+#: Units declared unavailable until a time, or available again, keyed by unit.
+REF_AVAILABILITY = "ref.availability.v1"
 
 #: Partner input topics, matched by pattern so a new partner needs no worker restart.
 PARTNER_INCIDENTS_PATTERN = r"^partner\.[a-z0-9-]+\.incidents\.v1$"

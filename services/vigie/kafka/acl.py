@@ -142,7 +142,11 @@ def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> l
     for u in sorted(set(units)):
         plan += _rules(w, T, [topics.unit_incidents(u), topics.unit_alerts(u)], ww)
         plan += _rules(w, T, [topics.unit_status(u)], rw)
-    plan += _rules(w, T, [topics.REF_SITES, topics.REF_COMPETENCE, topics.REF_UNITS], rw)
+    # Reference data, routing rules and unit availability: read only. Operations write them
+    # (the admin login); a unit cannot, since Kafka ACLs cannot restrict a shared compacted
+    # topic by key and a unit could otherwise declare another unit unavailable.
+    plan += _rules(w, T, [topics.REF_SITES, topics.REF_COMPETENCE, topics.REF_UNITS,
+                          topics.REF_RULES, topics.REF_AVAILABILITY], rw)
     plan += _rules(w, T, [topics.DEADLETTER], ww)
     plan += _rules(w, T, [f"{app_id}-"], [Operation.ALL], PatternType.PREFIXED)
     plan += _rules(w, T, ["partner.", "force.", "ref.", "vigie."], [Operation.CREATE],

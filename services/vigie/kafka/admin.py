@@ -49,6 +49,8 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
         TopicSpec(topics.REF_SITES, 1, compacted),
         TopicSpec(topics.REF_COMPETENCE, 1, compacted),
         TopicSpec(topics.REF_UNITS, 1, compacted),
+        TopicSpec(topics.REF_RULES, 1, compacted),
+        TopicSpec(topics.REF_AVAILABILITY, 1, compacted),
         TopicSpec(topics.DEADLETTER, 1, {"retention.ms": str(30 * DAY_MS)}),
         # The workers' state (vigie.workers.state), co-partitioned with the inputs. It holds
         # the encoded event of routed events (for transfers): compacted for the latest state

@@ -25,7 +25,9 @@ from vigie.contracts.models import (
     CompetenceRecord,
     PartnerEvent,
     SiteRecord,
+    UnitAvailability,
     UnitRecord,
+    UnitRules,
 )
 from vigie.kafka import clients
 from vigie.kafka.follow import assigned
@@ -66,13 +68,19 @@ def reference_records(
     sites: Sequence[SiteRecord] = (),
     units: Sequence[UnitRecord] = (),
     competence: Sequence[CompetenceRecord] = (),
+    rules: Sequence[UnitRules] = (),
+    availability: Sequence[UnitAvailability] = (),
 ) -> list[Record]:
     """Reference records for their compacted topics, keyed by their natural id (the latest
-    record of a key is the truth)."""
+    record of a key is the truth). Rules are keyed by unit and start date, so that a change
+    loaded ahead does not compact away the rules in force until then."""
     records: list[Record] = []
     records += [(topics.REF_SITES, s.site_id.encode(), encode(s)) for s in sites]
     records += [(topics.REF_UNITS, u.unit_id.encode(), encode(u)) for u in units]
     records += [(topics.REF_COMPETENCE, c.insee_code.encode(), encode(c)) for c in competence]
+    records += [(topics.REF_RULES, f"{r.unit_id}|{r.effective_from}".encode(), encode(r))
+                for r in rules]
+    records += [(topics.REF_AVAILABILITY, a.unit_id.encode(), encode(a)) for a in availability]
     return records
 
 
@@ -94,10 +102,13 @@ async def publish_reference(
     sites: Sequence[SiteRecord] = (),
     units: Sequence[UnitRecord] = (),
     competence: Sequence[CompetenceRecord] = (),
+    rules: Sequence[UnitRules] = (),
+    availability: Sequence[UnitAvailability] = (),
 ) -> int:
     """Operations' part: reference data to their compacted topics (workers apply them to the
     next event, no restart)."""
-    records = reference_records(sites=sites, units=units, competence=competence)
+    records = reference_records(sites=sites, units=units, competence=competence, rules=rules,
+                                availability=availability)
     return await publish_records(settings, records)
 
 

@@ -18,22 +18,40 @@ from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode, recover_event_id
 from vigie.contracts.enums import AckStatus, DecisionStatus, Lane, MessageType
 from vigie.contracts.keys import root_event_id
-from vigie.contracts.models import (
-    PartnerEvent,
-)
+from vigie.contracts.models import PartnerEvent, RoutingDecision
 from vigie.contracts.reasons import ReasonCode
 from vigie.contracts.validation import validate_event
 from vigie.pipeline import outputs
 from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult
 from vigie.reference.snapshot import ReferenceStore
+from vigie.routing.chain import RoutingContext
 from vigie.routing.policy import decide
 from vigie.settings import Settings
 
 Lookup = Callable[[str], EventRecord | None]
+#: The routing context (the rules' time, the open alerts) at the real time ``now``.
+ContextFor = Callable[[datetime], RoutingContext]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def rules_context(settings: Settings) -> ContextFor:
+    """The context of a processor that knows no open alerts (tools, tests): only the rules'
+    clock (``Settings.routing_time``). The worker passes its own, with its alert counts."""
+
+    def context(now: datetime) -> RoutingContext:
+        return RoutingContext(at=settings.routing_time(now))
+
+    return context
+
+
+def diversion_of(decision: RoutingDecision) -> tuple[str, str] | None:
+    """(rule, competent unit) of a diverted decision, for the metrics; None otherwise."""
+    if decision.routing_rule is None or decision.competent_unit_id is None:
+        return None
+    return decision.routing_rule, decision.competent_unit_id
 
 
 class IntakeProcessor:
@@ -46,10 +64,12 @@ class IntakeProcessor:
         store: ReferenceStore,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
+        context: ContextFor | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._context = context or rules_context(settings)
 
     # -- public -----------------------------------------------------------------------------
     def handle(self, msg: Inbound, lookup: Lookup) -> StageResult:
@@ -90,6 +110,7 @@ class IntakeProcessor:
         root: str,
         lookup: Lookup,
         now: datetime,
+        context: RoutingContext | None = None,
     ) -> StageResult:
         """What a message seen for the first time becomes: rejected, expired or routed."""
         issues = validate_event(
@@ -119,7 +140,8 @@ class IntakeProcessor:
                                reason_code=ReasonCode.EXPIRED.value)
 
         if event.message_type is MessageType.NEW:
-            return self._route_new(msg, partner_id, event, root, now)
+            return self._route_new(msg, partner_id, event, root, now,
+                                   context or self._context(now))
         return self._route_follow_up(msg, partner_id, event, root, lookup, now)
 
     def _alert_deadline(self, lane: Lane, now: datetime) -> float | None:
@@ -142,17 +164,26 @@ class IntakeProcessor:
 
     # -- routing ----------------------------------------------------------------------------
     def _route_new(
-        self, msg: Inbound, partner_id: str, event: PartnerEvent, root: str, now: datetime
+        self,
+        msg: Inbound,
+        partner_id: str,
+        event: PartnerEvent,
+        root: str,
+        now: datetime,
+        context: RoutingContext,
     ) -> StageResult:
-        routing = decide(event, self._store.snapshot())
+        routing = decide(event, self._store.snapshot(), context)
         decision = routing.decision
         outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now)
         # Manual triage says why (OUT_OF_AREA, UNLOCATED, UNKNOWN_UNIT), and a routed event
         # whose site was not used says so (UNKNOWN_SITE, SITE_OF_OTHER_PARTNER): the partner
-        # can fix its data instead of guessing.
+        # can fix its data instead of guessing. A diverted event says by which rule and whose
+        # zone it is (the landlord knows its alert went to the CORG, not to the brigade).
         reason = ReasonCode(decision.reason_code) if decision.reason_code else None
         outbound.append(outputs.ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
-                                  units=decision.units, reason=reason))
+                                  units=decision.units, reason=reason,
+                                  routing_rule=decision.routing_rule,
+                                  competent_unit=decision.competent_unit_id))
         record = EventRecord(
             event_id=event.event_id,
             partner_id=partner_id,
@@ -167,6 +198,8 @@ class IntakeProcessor:
             force=decision.force.value if decision.force else None,
             event_bytes=msg.value,
             alert_deadline=self._alert_deadline(decision.lane, now),
+            routing_rule=decision.routing_rule,
+            competent_unit=decision.competent_unit_id,
         )
         outcome = (
             Outcome.MANUAL_TRIAGE
@@ -177,7 +210,7 @@ class IntakeProcessor:
                            reason_code=decision.reason_code, lane=decision.lane,
                            units=tuple(decision.units), sent_at=event.sent_at.timestamp(),
                            category=event.category.value, insee=decision.insee_code,
-                           qpv=routing.enrichment.qpv_name)
+                           qpv=routing.enrichment.qpv_name, diversion=diversion_of(decision))
 
     def _route_follow_up(
         self,
@@ -196,18 +229,23 @@ class IntakeProcessor:
             or original.status is not AckStatus.ROUTED
         ):
             return self._reject(msg, partner_id, event.event_id, ReasonCode.UNKNOWN_REFERENCE, now)
-        routing = decide(event, self._store.snapshot())
+        routing = decide(event, self._store.snapshot(), self._context(now))
         decision = routing.decision.model_copy(
             update={
                 "units": list(original.units),
                 "lane": original.lane,
                 "status": DecisionStatus.ROUTED,
                 "explanation": f"{event.message_type.value}: follows the original routing",
+                "routing_rule": original.routing_rule,
+                "competent_unit_id": original.competent_unit
+                or routing.decision.competent_unit_id,
             }
         )
         outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now)
         outbound.append(outputs.ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
-                                  units=list(original.units)))
+                                  units=list(original.units),
+                                  routing_rule=original.routing_rule,
+                                  competent_unit=decision.competent_unit_id))
         record = EventRecord(
             event_id=event.event_id,
             partner_id=partner_id,
@@ -219,6 +257,8 @@ class IntakeProcessor:
             lifecycle=(AckStatus.ROUTED,),
             insee_code=original.insee_code,
             force=original.force,
+            routing_rule=original.routing_rule,
+            competent_unit=decision.competent_unit_id,
         )
         related = None
         if event.message_type is MessageType.CANCEL and original.alert_deadline is not None:
@@ -242,12 +282,19 @@ class IntakeProcessor:
             return self._reject(msg, partner_id, event.event_id, ReasonCode.EVENT_ID_CONFLICT, now)
         if previous.source == msg.coordinates_text:
             # The very same record, consumed again after a crash before its offset was
-            # committed: decide again as the first time (same outputs, same ids) instead of
-            # a DUPLICATE, and leave the table entry as it stands now.
+            # committed: decide again as the first time (same ids; the same units unless the
+            # rules' time moved on) instead of a DUPLICATE, and leave the table entry as it
+            # stands now. Its own open alert is not counted against its unit's limit.
             def lookup_before(key: str) -> EventRecord | None:
                 return None if key == event.event_id else lookup(key)
 
-            first = self._decide(msg, partner_id, event, root, lookup_before, now)
+            context = self._context(now)
+            if previous.alert_deadline is not None and context.open_alerts:
+                counts = dict(context.open_alerts)
+                for unit in previous.units:
+                    counts[unit] = max(0, counts.get(unit, 0) - 1)
+                context = replace(context, open_alerts=counts)
+            first = self._decide(msg, partner_id, event, root, lookup_before, now, context)
             return replace(first, outcome=Outcome.REPLAYED, record=None, related=None)
         ack = outputs.ack(msg, partner_id, event.event_id, AckStatus.DUPLICATE, now,
                         units=list(previous.units),

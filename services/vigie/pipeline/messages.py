@@ -83,6 +83,10 @@ class EventRecord:
     event_bytes: bytes | None = None
     #: Epoch seconds by which an urgent alert must be taken in charge (None: no timer).
     alert_deadline: float | None = None
+    #: The routing rule that sent the event away from its competent unit (None: not
+    #: diverted), and that unit: follow-ups repeat both to the units and the partner.
+    routing_rule: str | None = None
+    competent_unit: str | None = None
 
     @property
     def state(self) -> AckStatus | None:
@@ -103,6 +107,8 @@ class EventRecord:
             "force": self.force,
             "event_b64": base64.b64encode(self.event_bytes).decode() if self.event_bytes else None,
             "alert_deadline": self.alert_deadline,
+            "routing_rule": self.routing_rule,
+            "competent_unit": self.competent_unit,
         }
 
     @classmethod
@@ -121,6 +127,8 @@ class EventRecord:
             force=data.get("force"),
             event_bytes=base64.b64decode(data["event_b64"]) if data.get("event_b64") else None,
             alert_deadline=data.get("alert_deadline"),
+            routing_rule=data.get("routing_rule"),
+            competent_unit=data.get("competent_unit"),
         )
 
 
@@ -161,6 +169,9 @@ class StageResult:
     status: StatusFacts | None = None
     #: The units an escalated alert was taken from (escalation stage only).
     escalated_from: tuple[str, ...] = ()
+    #: (rule, competent unit) when the routing rules diverted the event (bounded values: a
+    #: rule from a closed set, a unit id from reference data), for the diversion counter.
+    diversion: tuple[str, str] | None = None
 
 
 def advance(record: EventRecord, *statuses: AckStatus, **changes: Any) -> EventRecord:

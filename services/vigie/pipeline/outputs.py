@@ -76,6 +76,8 @@ def ack(
     units: list[str] | tuple[str, ...] = (),
     reason: ReasonCode | None = None,
     reason_text: str | None = None,
+    routing_rule: str | None = None,
+    competent_unit: str | None = None,
 ) -> Outbound:
     """An acknowledgement on the partner's own topic (never another partner's).
 
@@ -96,6 +98,8 @@ def ack(
         "reason_message": reason.message_fr if reason else reason_text,
         # Without an event id, the Kafka coordinates are the only way to say which one.
         "source": {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset},
+        "routing_rule": routing_rule,
+        "competent_unit_id": competent_unit,
     }
     key = (event_id or coordinates).encode()
     return Outbound(topics.partner_acks(partner_id), key,

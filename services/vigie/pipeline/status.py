@@ -22,7 +22,7 @@ from vigie.contracts.models import PartnerEvent, StatusUpdate
 from vigie.contracts.reasons import ReasonCode
 from vigie.contracts.validation import validate_status_update
 from vigie.pipeline import outputs
-from vigie.pipeline.intake import Lookup, utcnow
+from vigie.pipeline.intake import ContextFor, Lookup, diversion_of, rules_context, utcnow
 from vigie.pipeline.messages import (
     EventRecord,
     Inbound,
@@ -47,10 +47,12 @@ class StatusProcessor:
         store: ReferenceStore,
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
+        context: ContextFor | None = None,
     ) -> None:
         self._store = store
         self._settings = settings
         self._clock = clock
+        self._context = context or rules_context(settings)
 
     def handle(self, msg: Inbound, lookup: Lookup) -> StageResult:
         now = self._clock()
@@ -109,14 +111,17 @@ class StatusProcessor:
             return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED, "event not transferable", now)
         event = decode(record.event_bytes, PartnerEvent)
         snapshot = self._store.snapshot()
-        routing = decide(event, snapshot)
+        context = self._context(now)
+        routing = decide(event, snapshot, context)
         current = routing.decision.model_copy(update={
             "units": [unit_id],
             "force": Force(record.force) if record.force else routing.decision.force,
             "insee_code": record.insee_code or routing.decision.insee_code,
             "lane": record.lane,
         })
-        moved = transfer(current, unit_id, snapshot)
+        # The other force's unit gets the event under its own rules at this time (a closed
+        # brigade's alert goes to the CORG, as a new alert would).
+        moved = transfer(current, unit_id, snapshot, context=context)
         if update.transfer_to_force is not None and moved.force is not update.transfer_to_force:
             return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED,
                                 "transfer target force does not match", now)
@@ -126,15 +131,18 @@ class StatusProcessor:
                         now, units=[unit_id]),
             *outputs.routed_copies(event, root_event_id(event), moved, routing.enrichment, now),
             outputs.ack(msg, record.partner_id, record.event_id, AckStatus.TRANSFERRED, now,
-                        units=moved.units),
+                        units=moved.units, routing_rule=moved.routing_rule,
+                        competent_unit=moved.competent_unit_id),
         ]
         updated = advance(record, AckStatus.TRANSFER_REQUESTED, AckStatus.TRANSFERRED,
                           units=tuple(moved.units),
                           force=moved.force.value if moved.force else None,
-                          alert_deadline=None)
+                          alert_deadline=None, routing_rule=moved.routing_rule,
+                          competent_unit=moved.competent_unit_id)
         return StageResult(Outcome.ROUTED, record.partner_id, outbound, updated,
                            units=tuple(moved.units), lane=record.lane,
-                           status=replace(facts, transfer=(unit_id, moved.units[0])))
+                           status=replace(facts, transfer=(unit_id, moved.units[0])),
+                           diversion=diversion_of(moved))
 
     def refuse(
         self, msg: Inbound, reason: ReasonCode, detail: str, now: datetime | None = None

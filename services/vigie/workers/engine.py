@@ -43,6 +43,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -60,6 +61,7 @@ from vigie.pipeline.intake import IntakeProcessor
 from vigie.pipeline.messages import Inbound, Outbound, StageResult
 from vigie.pipeline.status import StatusProcessor
 from vigie.reference.snapshot import ReferenceStore
+from vigie.routing.chain import RoutingContext
 from vigie.settings import Settings
 from vigie.workers.state import READER_OPTIONS, EventState
 
@@ -172,10 +174,12 @@ class RoutingEngine:
     def __init__(self, settings: Settings, store: ReferenceStore) -> None:
         self.settings = settings
         self.store = store
-        self.intake = IntakeProcessor(store, settings)
-        self.status = StatusProcessor(store, settings)
-        self.escalation = EscalationProcessor(store)
         self.state = EventState(settings)
+        #: Fraction of the input partitions owned here (overflow limits are scaled by it).
+        self._share = 1.0
+        self.intake = IntakeProcessor(store, settings, context=self.routing_context)
+        self.status = StatusProcessor(store, settings, context=self.routing_context)
+        self.escalation = EscalationProcessor(store, context=self.routing_context)
         self.lanes = Lanes(settings.partners, sorted(store.snapshot().units))
         self.group_id = settings.app_id
         self.consumer: AIOKafkaConsumer | None = None
@@ -402,7 +406,7 @@ class RoutingEngine:
                 log.exception("escalation failed", extra={"event_id": event_id})
                 continue  # asked again at the next pass
             if result.record is None:  # no longer due (taken in charge, closed, cancelled)
-                self.state.deadlines.pop(event_id, None)
+                self.state.forget_deadline(event_id)
                 continue
             work = passes[partition]
             self._collect(result, partition, work)
@@ -412,10 +416,18 @@ class RoutingEngine:
             log.info("alert escalated", extra={"event_id": event_id, "late_s": round(late, 3)})
 
     def open_alerts_by_unit(self) -> Counter[str]:
-        counts: Counter[str] = Counter()
-        for units in self.state.open_alert_units():
-            counts.update(units)
-        return counts
+        return Counter(self.state.open_alerts)
+
+    def routing_context(self, now: datetime) -> RoutingContext:
+        """What the routing rules read: their clock (``Settings.routing_time``), the open
+        alerts of the partitions owned here and the share of all partitions they are.
+
+        Each worker sees only the alerts of its partitions: a unit's alerts spread over the
+        partitions by their random event ids, so the local count estimates the share owned
+        of the unit's total, and the limit is scaled the same way (docs/routing.md). The
+        counter is the live one, read at once by the policy (never kept)."""
+        return RoutingContext(at=self.settings.routing_time(now),
+                              open_alerts=self.state.open_alerts, share=self._share)
 
     # -- transactions -------------------------------------------------------------------------
     async def _commit(self, passes: dict[int, Pass]) -> None:
@@ -529,6 +541,8 @@ class RoutingEngine:
                 self._reader_for(tp).seek(tp, meta.offset)
                 self.committed[tp] = meta.offset
         self._owned = owned
+        total = max(owned.partition_counts.values(), default=0)
+        self._share = min(1.0, len(numbers) / total) if total else 1.0
         self._rebalancing = False
         log.info("partitions assigned", extra={
             "partitions": sorted(numbers), "restored_entries": restored,

@@ -23,7 +23,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from vigie import metrics
@@ -76,8 +77,12 @@ class WorkerObserver:
         store: ReferenceStore,
         partners: Iterable[str],
         interval: float = INTERVAL_SECONDS,
+        rules_time: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.engine = engine
+        #: The time the routing rules read (``Settings.routing_time``), for the gauges that
+        #: follow them (a unit's declared unavailability ends without a new record).
+        self.rules_time = rules_time
         self.store = store
         self.partners = list(partners)
         self.interval = interval
@@ -98,6 +103,11 @@ class WorkerObserver:
     async def observe_once(self) -> None:
         snapshot = self.store.snapshot()
         metrics.set_reference_versions(snapshot.versions)
+        at = self.rules_time()
+        metrics.set_unavailable_units(
+            (unit for unit, declared in snapshot.availability.items()
+             if declared.unavailable_until is not None and at < declared.unavailable_until),
+            snapshot.units)
         if snapshot.generation != self._initialised_generation:
             metrics.init_unit_series(snapshot.units)
             metrics.init_dead_letter_series("intake", (r.value for r in ReasonCode))

@@ -15,7 +15,13 @@ from aiokafka import TopicPartition
 
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode
-from vigie.contracts.models import CompetenceRecord, SiteRecord, UnitRecord
+from vigie.contracts.models import (
+    CompetenceRecord,
+    SiteRecord,
+    UnitAvailability,
+    UnitRecord,
+    UnitRules,
+)
 from vigie.kafka import clients
 from vigie.kafka.admin import partitions_of
 from vigie.reference.snapshot import ReferenceStore
@@ -23,7 +29,8 @@ from vigie.settings import Settings
 
 log = logging.getLogger(__name__)
 
-REFERENCE_TOPICS = (topics.REF_UNITS, topics.REF_COMPETENCE, topics.REF_SITES)
+REFERENCE_TOPICS = (topics.REF_UNITS, topics.REF_COMPETENCE, topics.REF_SITES,
+                    topics.REF_RULES, topics.REF_AVAILABILITY)
 
 
 class ReferenceLoader:
@@ -51,6 +58,10 @@ class ReferenceLoader:
                 self.store.upsert_competence(decode(value, CompetenceRecord))
             elif topic == topics.REF_UNITS:
                 self.store.upsert_unit(decode(value, UnitRecord))
+            elif topic == topics.REF_RULES:
+                self.store.upsert_rules(decode(value, UnitRules))
+            elif topic == topics.REF_AVAILABILITY:
+                self.store.set_availability(decode(value, UnitAvailability))
         except DecodeError as exc:
             log.warning("reference record skipped", extra={"topic": topic, "reason": exc.reason})
             return

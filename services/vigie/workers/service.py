@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from datetime import UTC, datetime
 
 from vigie import metrics
 from vigie.reference.snapshot import ReferenceStore
@@ -32,7 +33,9 @@ class WorkerService:
         self.store = store or ReferenceStore.with_defaults()
         self.loader = ReferenceLoader(self.store, settings)
         self.engine = RoutingEngine(settings, self.store)
-        self.observer = WorkerObserver(self.engine, self.store, settings.partners)
+        self.observer = WorkerObserver(
+            self.engine, self.store, settings.partners,
+            rules_time=lambda: settings.routing_time(datetime.now(UTC)))
 
     def is_ready(self) -> bool:
         ready = self.loader.ready.is_set() and self.engine.is_ready()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,6 +48,11 @@ class EventState:
         self._entries: dict[int, dict[str, EventRecord]] = {}
         #: event id -> (deadline in epoch seconds, partition) of open alerts owned here.
         self.deadlines: dict[str, tuple[float, int]] = {}
+        #: Open alerts (routed, not yet taken in charge) per unit, kept with ``deadlines``:
+        #: the routing rules' overflow limits read it for every alert (a count per event
+        #: would cost a scan of every open alert).
+        self.open_alerts: Counter[str] = Counter()
+        self._open_units: dict[str, tuple[str, ...]] = {}
 
     @property
     def partitions(self) -> set[int]:
@@ -64,10 +70,21 @@ class EventState:
         return Outbound(self.changelog, record.event_id.encode(), value, partition)
 
     def _index_deadline(self, record: EventRecord, partition: int) -> None:
+        self.forget_deadline(record.event_id)
         if record.alert_deadline is not None:
             self.deadlines[record.event_id] = (record.alert_deadline, partition)
-        else:
-            self.deadlines.pop(record.event_id, None)
+            self._open_units[record.event_id] = record.units
+            self.open_alerts.update(record.units)
+
+    def forget_deadline(self, event_id: str) -> None:
+        """The alert is no longer open here (answered, escalated, cancelled, or dropped)."""
+        self.deadlines.pop(event_id, None)
+        units = self._open_units.pop(event_id, None)
+        if units:
+            self.open_alerts.subtract(units)
+            for unit in units:
+                if self.open_alerts[unit] <= 0:
+                    del self.open_alerts[unit]
 
     def due(self, now: float) -> list[tuple[str, int]]:
         """Open alerts whose deadline passed, oldest first."""
@@ -85,7 +102,8 @@ class EventState:
     def drop(self, partitions: Iterable[int]) -> None:
         for p in partitions:
             self._entries.pop(p, None)
-        self.deadlines = {k: v for k, v in self.deadlines.items() if v[1] in self._entries}
+        for event_id in [k for k, v in self.deadlines.items() if v[1] not in self._entries]:
+            self.forget_deadline(event_id)
 
     async def restore(self, partitions: Iterable[int]) -> int:
         """Read these changelog partitions back (committed records only); return the count.

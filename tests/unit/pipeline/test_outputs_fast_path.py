@@ -45,6 +45,8 @@ def ack_model(
     units: list[str] | tuple[str, ...] = (),
     reason: ReasonCode | None = None,
     reason_text: str | None = None,
+    routing_rule: str | None = None,
+    competent_unit: str | None = None,
 ) -> Acknowledgement:
     """The ``Acknowledgement`` model that ``ack`` encodes (reference of its bytes, for tests)."""
     return Acknowledgement(
@@ -57,6 +59,8 @@ def ack_model(
         reason_code=reason.value if reason else None,
         reason_message=reason.message_fr if reason else reason_text,
         source=msg.coordinates,
+        routing_rule=routing_rule,
+        competent_unit_id=competent_unit,
     )
 
 
