@@ -17,6 +17,7 @@ from vigie.cli.ref import ref_app  # noqa: E402
 from vigie.cli.route import route_app  # noqa: E402
 from vigie.cli.run import run  # noqa: E402
 from vigie.cli.schema import decode_command, schema_app  # noqa: E402
+from vigie.cli.unit import unit_app  # noqa: E402
 from vigie.cli.worker import topics_app, worker  # noqa: E402
 
 app.command("ack")(ack)
@@ -30,4 +31,5 @@ app.add_typer(schema_app, name="schema")
 app.command("simulate")(simulate)
 app.command("tail")(tail)
 app.add_typer(topics_app, name="topics")
+app.add_typer(unit_app, name="unit")
 app.command("worker")(worker)

@@ -1,4 +1,7 @@
-"""``vigie ref load``: publish reference data to their compacted topics (no restart needed)."""
+"""``vigie ref load``: publish reference data to their compacted topics (no restart needed).
+
+``rules`` are the routing rules of the units (service hours, fallbacks, overflow limits;
+format of ``services/vigie/reference/data/rules-oise.json``, see docs/routing.md)."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from vigie.cli.errors import kafka_failures
 from vigie.settings import get_settings
 from vigie.terminal import safe_text
 
-ref_app = typer.Typer(help="Reference data: sites, units, competence.")
+ref_app = typer.Typer(help="Reference data: sites, units, competence, routing rules.")
 console = Console()
 
 
@@ -24,16 +27,18 @@ class Kind(StrEnum):
     sites = "sites"
     units = "units"
     competence = "competence"
+    rules = "rules"
 
 
 @ref_app.callback()
 def _group() -> None:
-    """Reference data: sites, units, competence."""
+    """Reference data: sites, units, competence, routing rules."""
 
 
 @ref_app.command("load")
 def load(
-    kind: Kind = typer.Argument(..., help="sites (JSON), units (JSON) or competence (CSV)"),
+    kind: Kind = typer.Argument(
+        ..., help="sites (JSON), units (JSON), competence (CSV) or rules (JSON)"),
     file: Path = typer.Argument(..., exists=True, dir_okay=False),
     departement: str = typer.Option("60", help="competence: keep this département"),
     effective_from: str = typer.Option(
@@ -43,6 +48,7 @@ def load(
     """Publish a reference file; running workers apply it to the next event."""
     from vigie.kafka.publish import publish_reference
     from vigie.reference.competence import import_competence_csv
+    from vigie.reference.rules import RuleTable, check_rules, load_rules_file
     from vigie.reference.sites import load_sites_file
     from vigie.reference.units import load_units_file
 
@@ -51,6 +57,20 @@ def load(
         records = {"sites": load_sites_file(file)}
     elif kind is Kind.units:
         records = {"units": load_units_file(file).units}
+    elif kind is Kind.rules:
+        try:
+            rules = load_rules_file(file)
+        except (ValueError, KeyError) as exc:  # JSON or model errors: the file's fault
+            console.print(safe_text(f"{file}: invalid rules file: {exc}", style="red"))
+            raise typer.Exit(2) from None
+        # Against the shipped units: a rule for a unit the workers do not know is ignored by
+        # the policy, a fallback to one is never taken; say so before publishing.
+        shipped = load_units_file().units
+        table = RuleTable.from_records(rules.records)
+        for warning in check_rules(table, (u.unit_id for u in shipped)):
+            console.print(safe_text(warning, style="yellow"))
+        console.print(f"version {rules.version}")
+        records = {"rules": rules.records}
     else:
         start = date.fromisoformat(effective_from) if effective_from else date.today()
         imported = import_competence_csv(file, departement=departement, effective_from=start)

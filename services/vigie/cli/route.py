@@ -10,6 +10,10 @@ Output: one JSON object per query (JSON Lines), with at least ``insee``, ``commu
 ``reference_version``; an unplaced query gives ``"force": null`` and a ``reason``. A batch
 always exits 0: bad lines are answered, not fatal. Answers echo their input: controls and
 bidi characters in it are written as ``\\uXXXX`` escapes (``vigie.terminal.safe_json``).
+
+The routing rules apply at ``--at`` (default: now): ``routes`` gives, for an urgent alert and
+for an incident, who takes the event and the rule chain that says so (each unit passed over,
+by which rule); ``--chain`` prints the same chain as text for one place.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Annotated, Any
 
 import typer
 
-from vigie.contracts.enums import Category, DecisionStatus
+from vigie.contracts.enums import Category, DecisionStatus, Lane
 from vigie.contracts.models import Address, Coordinates, Location, PartnerEvent
 from vigie.reference.snapshot import ReferenceSnapshot, ReferenceStore
 from vigie.terminal import escape_untrusted, safe_json
@@ -46,8 +50,19 @@ INVALID_JSON = "INVALID_JSON"
 INVALID_INPUT = "INVALID_INPUT"
 
 
-def _reference(competence: Path | None) -> ReferenceSnapshot:
+#: Times given without an offset are read as the time of Oise.
+LOCAL_ZONE = "Europe/Paris"
+#: The category a synthetic event of each lane carries (the policy derives the lane from it).
+_LANE_CATEGORY = {Lane.ALERT: Category.STAFF_THREAT, Lane.INCIDENT: Category.OTHER}
+
+
+def _reference(competence: Path | None, rules: Path | None = None) -> ReferenceSnapshot:
     store = ReferenceStore.with_defaults()
+    if rules is not None:
+        from vigie.reference.rules import load_rules_file
+
+        for record in load_rules_file(rules).records:
+            store.upsert_rules(record)
     if competence is not None:
         from vigie.reference.competence import DEFAULT_EFFECTIVE_FROM, import_competence_csv
 
@@ -64,7 +79,8 @@ def _version_string(ref: ReferenceSnapshot) -> str:
     return ";".join(f"{k}={v}" for k, v in sorted(ref.versions.items()))
 
 
-def _event(query: dict[str, Any], on: date, number: int) -> PartnerEvent:
+def _event(query: dict[str, Any], on: date, number: int, at: datetime | None = None,
+           lane: Lane = Lane.INCIDENT) -> PartnerEvent:
     """A synthetic event carrying only the place: the policy sees what the router would."""
     coordinates = None
     if "lat" in query or "lon" in query:
@@ -84,30 +100,64 @@ def _event(query: dict[str, Any], on: date, number: int) -> PartnerEvent:
         )
     if coordinates is None and address is None:
         raise ValueError("expected lat/lon, insee, or postcode and commune")
-    sent = datetime.combine(on, time(12, 0), tzinfo=UTC)
+    sent = at if at is not None else datetime.combine(on, time(12, 0), tzinfo=UTC)
     return PartnerEvent(
         event_id=f"route-explain-{number}",
         partner_id="cli",
         sent_at=sent,
         occurred_at=sent,
-        category=Category.OTHER,
+        category=_LANE_CATEGORY[lane],
         location=Location(coordinates=coordinates, address=address),
     )
 
 
-def explain_query(query: dict[str, Any], ref: ReferenceSnapshot, on: date, number: int = 1) -> dict:
+def rule_chain(decision: Any, lane: Lane, ref: ReferenceSnapshot, at: datetime) -> list[str]:
+    """The chain of one lane as lines: the competent unit and its hours, every unit passed
+    over and why, who takes the event (reference data and the time only)."""
+    from vigie.reference.rules import describe_hours
+    from vigie.routing.chain import RoutingContext, on_duty_text, resolve, rules_at
+
+    competent = decision.competent_unit_id
+    if competent is None:
+        return [f"no competent unit ({decision.reason_code}): manual triage at "
+                f"{', '.join(decision.units)}"]
+    route = resolve(competent, lane, ref, RoutingContext(at=at))
+    lines = [f"competent: {competent}, hours: {describe_hours(rules_at(competent, ref, at).rules)}"]
+    lines += [f"passed over: {step.text()}" for step in route.steps]
+    if route.unit_id is None:
+        lines.append(f"no unit on duty: manual triage at {', '.join(decision.units)}")
+    else:
+        lines.append(on_duty_text(route.unit_id, ref, at))
+    return lines
+
+
+def explain_query(query: dict[str, Any], ref: ReferenceSnapshot, on: date, number: int = 1,
+                  at: datetime | None = None) -> dict:
     """The answer object for one query (also used by tests and other commands)."""
+    from vigie.routing.chain import RoutingContext
     from vigie.routing.policy import decide
 
     base: dict[str, Any] = {"input": query} if number else {}
     try:
-        event = _event(query, on, number)
+        event = _event(query, on, number, at)
     except (ValueError, TypeError) as exc:
         return {**base, **_refused(INVALID_INPUT, ref), "detail": str(exc).splitlines()[0][:200]}
-    outcome = decide(event, ref)
+    when = at if at is not None else event.sent_at
+    context = RoutingContext(at=when)
+    outcome = decide(event, ref, context)
     decision = outcome.decision
+    routes = {}
+    for lane in Lane:
+        lane_decision = decide(_event(query, on, number, at, lane), ref, context).decision
+        routes[lane.value] = {
+            "status": lane_decision.status.value,
+            "units": lane_decision.units,
+            "routing_rule": lane_decision.routing_rule,
+            "reason": lane_decision.reason_code,
+            "chain": rule_chain(lane_decision, lane, ref, when),
+        }
     routed = decision.status is DecisionStatus.ROUTED
-    unit_id = decision.units[0] if routed else None
+    unit_id = decision.competent_unit_id if routed else None
     record = ref.competence.lookup(decision.insee_code, on) if decision.insee_code else None
     unit = ref.units.get(unit_id) if unit_id else None
     return {
@@ -127,6 +177,10 @@ def explain_query(query: dict[str, Any], ref: ReferenceSnapshot, on: date, numbe
         "explanation": decision.explanation,
         "reference_version": _version_string(ref),
         "reference_versions": dict(decision.reference_versions),
+        "at": when.isoformat(),
+        "competent_unit_id": decision.competent_unit_id,
+        "rules_version": decision.rules_version,
+        "routes": routes,
     }
 
 
@@ -152,7 +206,8 @@ def _lines(source: str) -> Iterator[str]:
             yield from fh
 
 
-def explain_lines(lines: Iterable[str], ref: ReferenceSnapshot, on: date) -> Iterator[dict]:
+def explain_lines(lines: Iterable[str], ref: ReferenceSnapshot, on: date,
+                  at: datetime | None = None) -> Iterator[dict]:
     """Answer every non-blank JSON Lines input; a bad line gives an answer with a reason."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -165,7 +220,7 @@ def explain_lines(lines: Iterable[str], ref: ReferenceSnapshot, on: date) -> Ite
         if not isinstance(query, dict):
             yield {"line": number, **_refused(INVALID_INPUT, ref)}
             continue
-        yield {"line": number, **explain_query(query, ref, on, number)}
+        yield {"line": number, **explain_query(query, ref, on, number, at)}
 
 
 @route_app.command("explain")
@@ -184,19 +239,59 @@ def explain(
         Path | None,
         typer.Option("--competence", help="official competence CSV to use instead of default"),
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="time the routing rules apply at, ISO 8601 (Paris time "
+                     "without an offset; default: now), e.g. 2026-11-29T02:00+01:00"),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="routing rules file to check instead of the shipped one"),
+    ] = None,
+    chain: Annotated[
+        bool, typer.Option("--chain", help="print the rule chain as text (one place)")
+    ] = False,
 ) -> None:
     """Print where a place routes, as JSON (one object per line with --input)."""
     modes = [input_ is not None, insee is not None, lat is not None or lon is not None]
     if sum(modes) != 1:
         raise typer.BadParameter("give exactly one of --lat/--lon, --insee, --input")
     try:
-        day = date.fromisoformat(on) if on else datetime.now(UTC).date()
+        when = _instant(at) if at else datetime.now(UTC)
+        day = date.fromisoformat(on) if on else when.date()
     except ValueError as exc:
-        raise typer.BadParameter(f"--on: {exc}") from exc
-    ref = _reference(competence)
+        raise typer.BadParameter(f"--on/--at: {exc}") from exc
+    ref = _reference(competence, rules)
     if input_ is not None:
-        for answer in explain_lines(_lines(input_), ref, day):
+        for answer in explain_lines(_lines(input_), ref, day, when):
             typer.echo(safe_json(json.dumps(answer, ensure_ascii=False)))
         return
     query: dict[str, Any] = {"insee": insee} if insee is not None else {"lat": lat, "lon": lon}
-    typer.echo(safe_json(json.dumps(explain_query(query, ref, day, 0), ensure_ascii=False)))
+    answer = explain_query(query, ref, day, 0, when)
+    if chain:
+        typer.echo("\n".join(escape_untrusted(line) for line in chain_text(answer).split("\n")))
+        return
+    typer.echo(safe_json(json.dumps(answer, ensure_ascii=False)))
+
+
+def _instant(text: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo is not None else when.replace(tzinfo=ZoneInfo(LOCAL_ZONE))
+
+
+def chain_text(answer: dict[str, Any]) -> str:
+    """The rule chains of an answer, for a human: one block per lane."""
+    if answer.get("force") is None and not answer.get("routes"):
+        return f"{answer.get('insee')}: {answer.get('reason')}"
+    head = (f"{answer['commune']} ({answer['insee']}), {answer['force']} competent: "
+            f"{answer['competent_unit_id']}; rules at {answer['at']} "
+            f"({answer['rules_version']})")
+    lines = [head]
+    for lane, route in answer["routes"].items():
+        taker = ", ".join(route["units"])
+        rule = f" [{route['routing_rule']}]" if route["routing_rule"] else ""
+        lines.append(f"{lane}: -> {taker}{rule}")
+        lines += [f"    {line}" for line in route["chain"]]
+    return "\n".join(lines)

@@ -260,8 +260,19 @@ def describe_hours(rules: UnitRules | None) -> str:
     compiled = compile_rules(rules)
     if compiled.round_the_clock:
         return "round the clock"
-    days = [f"{_DAY_NAMES[i]} {_windows_text(w)}" for i, w in enumerate(compiled.week)]
-    return "; ".join([*days, f"holidays {_windows_text(compiled.holiday)}"])
+    # Consecutive days with the same hours are written once: "Mon-Sat 08:00-12:00, ...".
+    groups: list[tuple[list[str], Windows]] = []
+    for name, windows in [*zip(_DAY_NAMES, compiled.week, strict=True),
+                          ("holidays", compiled.holiday)]:
+        if groups and groups[-1][1] == windows and name != "holidays":
+            groups[-1][0].append(name)
+        else:
+            groups.append(([name], windows))
+    parts = []
+    for names, windows in groups:
+        label = names[0] if len(names) == 1 else f"{names[0]}-{names[-1]}"
+        parts.append(f"{label} {_windows_text(windows)}")
+    return "; ".join(parts)
 
 
 def check_rules(table: RuleTable, unit_ids: Iterable[str]) -> list[str]:

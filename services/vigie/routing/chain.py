@@ -166,6 +166,11 @@ def resolve(unit_id: str, lane: Lane, ref: ReferenceSnapshot, context: RoutingCo
     return Route(None, tuple(steps), version)  # pragma: no cover - the loop returns
 
 
+def rules_at(unit_id: str, ref: ReferenceSnapshot, at: datetime) -> CompiledRules:
+    """The unit's rules in force at ``at`` (its local date), compiled."""
+    return _duty(ref, unit_id, at, int(at.timestamp() // 60))[0]
+
+
 def on_duty_text(unit_id: str, ref: ReferenceSnapshot, at: datetime) -> str:
     """How the unit that takes the event stands at ``at`` (for explanations)."""
     compiled, off = _duty(ref, unit_id, at, int(at.timestamp() // 60))

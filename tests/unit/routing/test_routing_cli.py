@@ -83,3 +83,38 @@ def test_explain_echoes_a_hostile_input_as_json_escapes() -> None:
     assert not any(c in result.stdout for c in FORBIDDEN)
     [answer] = [json.loads(line) for line in result.stdout.splitlines()]
     assert answer["input"] == query
+
+
+def test_explain_at_night_prints_the_rule_chain_of_each_lane() -> None:
+    """The example of issue 15: Méru, Sunday 29 November 2026 at 02:00."""
+    [answer] = _run("--insee", "60395", "--at", "2026-11-29T02:00+01:00")
+    assert answer["unit_id"] == answer["competent_unit_id"] == "gn-bt-meru"
+    assert answer["at"] == "2026-11-29T02:00:00+01:00"
+    assert answer["rules_version"].startswith("rules-oise.json@")
+    alert, incident = answer["routes"]["ALERT"], answer["routes"]["INCIDENT"]
+    assert alert["units"] == ["gn-corg-oise"] and alert["routing_rule"] == "OUTSIDE_HOURS"
+    assert [line.split(" ")[2] for line in alert["chain"][1:3]] == ["gn-bt-meru",
+                                                                    "gn-cie-meru"]
+    assert alert["chain"][-1] == "gn-corg-oise takes it (on duty round the clock)"
+    assert incident["units"] == ["gn-bt-meru"] and incident["routing_rule"] is None
+    result = RUNNER.invoke(route_app, ["explain", "--insee", "60395", "--at",
+                                       "2026-11-29T02:00", "--chain"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "ALERT: -> gn-corg-oise [OUTSIDE_HOURS]" in text
+    assert "passed over: gn-bt-meru OUTSIDE_HOURS (Sun 2026-11-29 02:00 CET" in text
+    assert "INCIDENT: -> gn-bt-meru" in text
+
+
+def test_explain_with_a_rules_file(tmp_path: Path) -> None:
+    from vigie.reference.rules import RULES_FILE
+
+    document = json.loads(RULES_FILE.read_text())
+    for entry in document["units"]:
+        if entry["unit_id"] == "gn-bt-meru":
+            entry["schedule"] = "round-the-clock"
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps(document))
+    [answer] = _run("--insee", "60395", "--at", "2026-11-29T02:00+01:00", "--rules", str(rules))
+    assert answer["routes"]["ALERT"]["units"] == ["gn-bt-meru"]
+    assert answer["rules_version"].startswith("rules.json@")
