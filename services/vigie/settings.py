@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     kafka_pom: Path = PROJECT_DIR / "deploy" / "kafka" / "pom.xml"
     kafka_heap: str = "-Xms256m -Xmx1g"
 
+    # Follow-up store (vigie.followup): a managed server in production; otherwise the local
+    # cluster that `vigie db start` runs (vigie.db.local) in db_dir (default state_dir/postgres).
+    database_url: SecretStr | None = None
+    db_port: int = 5433
+    db_dir: Path | None = None
+
     # Partners (bailleurs) whose topics the workers read; a new partner is a config change.
     partners: list[str] = ["opac-oise", "oise-habitat", "clesence", "sa-hlm-oise"]
 

@@ -1,0 +1,94 @@
+"""``vigie db`` and ``vigie followup``: the follow-up store's database and its sink."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from vigie.settings import get_settings
+
+if TYPE_CHECKING:
+    from vigie.db.local import LocalPostgres
+
+db_app = typer.Typer(help="The follow-up store's PostgreSQL: a local cluster, its schema.")
+console = Console()
+
+
+def _local() -> LocalPostgres:
+    from vigie.db.local import LocalPostgres
+
+    return LocalPostgres(get_settings())
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"base de suivi : {exc}", style="red", markup=False)
+    return typer.Exit(1)
+
+
+@db_app.command()
+def start() -> None:
+    """Start the local PostgreSQL (initdb on first use under .vigie/), migrate the schema."""
+    from vigie.db.local import DatabaseError
+    from vigie.db.migrate import upgrade
+
+    local = _local()
+    try:
+        local.start()
+        upgrade(local.url())
+    except DatabaseError as exc:
+        raise _fail(exc) from exc
+    console.print(f"PostgreSQL on 127.0.0.1:{local.port} (pid {local.pid()}, "
+                  f"folder {local.root}); schema up to date")
+
+
+@db_app.command()
+def stop() -> None:
+    """Stop the local PostgreSQL (fast shutdown: everything committed stays)."""
+    from vigie.db.local import DatabaseError
+
+    try:
+        stopped = _local().stop()
+    except DatabaseError as exc:
+        raise _fail(exc) from exc
+    console.print("PostgreSQL stopped" if stopped else "PostgreSQL was not running")
+
+
+@db_app.command()
+def status() -> None:
+    """Say whether the local PostgreSQL runs, where, and at which schema revision."""
+    from vigie.db.migrate import current
+
+    local = _local()
+    if not local.running():
+        console.print(f"PostgreSQL not running (folder {local.root})")
+        raise typer.Exit(1)
+    console.print(f"PostgreSQL running on 127.0.0.1:{local.port} (pid {local.pid()}), "
+                  f"schema revision {current(local.url())}")
+
+
+@db_app.command()
+def migrate() -> None:
+    """Bring the schema of VIGIE_DATABASE_URL (or the local cluster) up to date."""
+    from vigie.db.migrate import current, upgrade
+    from vigie.followup.sink import database_url
+
+    url = database_url(get_settings())
+    upgrade(url)
+    console.print(f"schema revision {current(url)}")
+
+
+def followup(loglevel: str = typer.Option("info", help="log level")) -> None:
+    """Run the follow-up sink: Vigie's acks and routed copies into the follow-up store."""
+    import logging.config
+
+    from vigie.cli.errors import kafka_failures
+    from vigie.followup.sink import run_sink
+    from vigie.logging_setup import logging_config
+
+    logging.config.dictConfig(logging_config(loglevel))
+    settings = get_settings()
+    with kafka_failures(settings):
+        asyncio.run(run_sink(settings))

@@ -1,0 +1,52 @@
+"""Rows of the follow-up store: facts only, one incident per NEW, follow-ups apart."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+from tests.unit.contracts.conftest import SECRET, samples
+from vigie.contracts.enums import AckStatus, MessageType
+from vigie.contracts.models import Acknowledgement, RoutedEvent
+from vigie.followup.facts import AckRow, FollowUpRow, RoutedEventRow, row_of_ack, row_of_routed
+
+
+def _routed() -> RoutedEvent:
+    [sample] = [s for s in samples() if isinstance(s, RoutedEvent)]
+    return sample
+
+
+def test_a_routed_new_is_one_incident_row_of_facts_only() -> None:
+    routed = _routed()
+    row = row_of_routed(routed)
+    assert isinstance(row, RoutedEventRow)
+    assert (row.event_id, row.partner_id, row.category, row.lane) == (
+        routed.event.event_id, routed.event.partner_id, routed.event.category.value,
+        routed.decision.lane.value)
+    assert row.units == tuple(routed.decision.units) and row.routed_at == routed.routed_at
+    # No free text, no reporter role: nothing a partner wrote beyond codes and ids.
+    values = " ".join(str(v) for v in dataclasses.astuple(row))
+    assert SECRET not in values and "description" not in {f.name for f in
+                                                         dataclasses.fields(row)}
+    assert "reporter_role" not in {f.name for f in dataclasses.fields(row)}
+
+
+def test_a_cancel_is_a_follow_up_of_its_root() -> None:
+    routed = _routed()
+    root = routed.event.event_id
+    cancel = routed.model_copy(update={"event": routed.event.model_copy(update={
+        "event_id": str(uuid.uuid4()), "message_type": MessageType.CANCEL,
+        "references": [root]})})
+    row = row_of_routed(cancel)
+    assert isinstance(row, FollowUpRow) and (row.root_id, row.kind) == (root, "CANCEL")
+
+
+def test_only_acknowledgements_about_an_incidents_course_are_kept() -> None:
+    [ack] = [s for s in samples() if isinstance(s, Acknowledgement)]
+    for status in AckStatus:
+        row = row_of_ack(ack.model_copy(update={"status": status, "event_id": str(uuid.uuid4())}))
+        kept = status not in (AckStatus.REJECTED, AckStatus.DUPLICATE)
+        assert (row is not None) is kept, status
+        if row is not None:
+            assert isinstance(row, AckRow) and row.status == status.value
+    assert row_of_ack(ack.model_copy(update={"event_id": None})) is None
