@@ -72,3 +72,27 @@ def start_worker(kafka_settings: Settings, partners: list[str], tmp_path: Path):
 def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
     """The secure broker (SASL_SSL, ACLs), started by the first test that needs it."""
     yield from secure_broker_session(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL (Debian's server) for the session, on a spare port, schema migrated;
+    yields its URL. Its folder is under /tmp so that the ``postgres`` user can reach it when
+    the tests run as root (PostgreSQL never runs as root)."""
+    import shutil
+    import tempfile
+
+    from vigie.db.local import LocalPostgres
+    from vigie.db.migrate import upgrade
+
+    folder = Path(tempfile.mkdtemp(prefix="vigie-pg-"))
+    folder.chmod(0o755)
+    local = LocalPostgres(Settings(state_dir=folder / "state", db_dir=folder / "pg",
+                                   db_port=free_port()))
+    local.start()
+    try:
+        upgrade(local.url())
+        yield local.url()
+    finally:
+        local.stop()
+        shutil.rmtree(folder, ignore_errors=True)
