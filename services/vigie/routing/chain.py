@@ -46,6 +46,11 @@ class RoutingContext:
     at: datetime
     open_alerts: Mapping[str, int] = field(default_factory=lambda: _NO_LOAD)
     share: float = 1.0
+    #: Minutes since the epoch of ``at``: the key of the per-minute service-hours memo.
+    minute: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "minute", int(self.at.timestamp() // 60))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +74,9 @@ class Route:
     unit_id: str | None
     steps: tuple[Step, ...] = ()
     rules_version: str | None = None
+    #: Held by the snapshot's memo for this minute (it depends on no load and no
+    #: availability), so callers may key their own memo by its identity.
+    shared: bool = False
 
     @property
     def rule(self) -> RoutingRule | None:
@@ -76,12 +84,24 @@ class Route:
         return self.steps[0].rule if self.steps else None
 
 
-def _duty(ref: ReferenceSnapshot, unit_id: str, at: datetime, minute: int
-          ) -> tuple[CompiledRules, tuple[RoutingRule, str] | None]:
-    """(compiled rules in force, off-duty rule and detail or None), memoised per minute."""
+@dataclass(frozen=True, slots=True)
+class _Duty:
+    """One unit at one minute, as the snapshot holds it: its rules in force, whether its
+    hours have it off duty, its declared unavailability, and the route that ends with it."""
+
+    compiled: CompiledRules
+    off: tuple[RoutingRule, str] | None
+    off_step: Step | None
+    unavailable_until: datetime | None
+    taken: Route
+
+
+def _duty(ref: ReferenceSnapshot, unit_id: str, at: datetime, minute: int) -> _Duty:
+    """The unit's duty at ``minute``, memoised in the snapshot (rules and availability are
+    snapshot data; the time is the minute)."""
     memo = ref.memo
     key = ("duty", unit_id, minute)
-    hit: tuple[CompiledRules, tuple[RoutingRule, str] | None] | None = memo.get(key)
+    hit: _Duty | None = memo.get(key)
     if hit is not None:
         return hit
     record = None
@@ -95,7 +115,11 @@ def _duty(ref: ReferenceSnapshot, unit_id: str, at: datetime, minute: int
     if compiled is None or compiled.rules is not record:
         compiled = compile_rules(record)
         remember(memo, compiled_key, compiled)
-    answer = (compiled, compiled.off_duty(at))
+    declared = ref.availability.get(unit_id)
+    off = compiled.off_duty(at)
+    answer = _Duty(compiled, off, Step(unit_id, off[0], off[1]) if off is not None else None,
+                   declared.unavailable_until if declared is not None else None,
+                   Route(unit_id, (), compiled.version, shared=True))
     remember(memo, key, answer)
     return answer
 
@@ -112,68 +136,92 @@ def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
     memo[key] = value
 
 
-def _unavailable(ref: ReferenceSnapshot, unit_id: str, at: datetime) -> str | None:
-    declared = ref.availability.get(unit_id)
-    if declared is None or declared.unavailable_until is None:
-        return None
-    if at >= declared.unavailable_until:
-        return None
-    return f"declared unavailable until {declared.unavailable_until:%Y-%m-%dT%H:%MZ}"
+def _blocking(unit_id: str, duty: _Duty, lane: Lane, context: RoutingContext) -> Step | None:
+    """The rule that passes ``unit_id`` over for this lane now, or None: it takes the event.
+
+    In this order, each only on its rule's lanes: declared unavailable (an explicit
+    statement beats a schedule), outside its service hours, at its overflow limit."""
+    compiled = duty.compiled
+    until = duty.unavailable_until
+    if until is not None and context.at < until and lane in compiled.unavailable_lanes:
+        return Step(unit_id, RoutingRule.UNIT_UNAVAILABLE,
+                    f"declared unavailable until {until:%Y-%m-%dT%H:%MZ}")
+    if duty.off_step is not None and lane in compiled.hours_lanes:
+        return duty.off_step
+    limit = compiled.overflow_limit
+    if limit is not None and lane in compiled.overflow_lanes:
+        scaled = max(1, math.ceil(limit * context.share))
+        held = context.open_alerts.get(unit_id, 0)
+        if held >= scaled:
+            share = f" (this worker's share of {limit})" if scaled != limit else ""
+            return Step(unit_id, RoutingRule.OVERFLOW,
+                        f"{held} urgent alerts not yet taken in charge, limit {scaled}{share}")
+    return None
 
 
 def resolve(unit_id: str, lane: Lane, ref: ReferenceSnapshot, context: RoutingContext) -> Route:
     """The unit that takes an event of ``lane`` first meant for ``unit_id``, and the chain.
 
-    For each unit, in this order and each only on its rule's lanes: declared unavailable
-    (``UNIT_UNAVAILABLE``; an explicit statement beats a schedule), outside its service hours
-    (``OUTSIDE_HOURS``, ``PUBLIC_HOLIDAY``), at its overflow limit (``OVERFLOW``). A unit
-    that passes all three takes the event; otherwise its fallback is tried. A unit without
-    rules is on duty round the clock and has no fallback.
+    Each unit is checked by ``_blocking``; one that passes takes the event, otherwise its
+    fallback is tried. A unit without rules is on duty round the clock and has no fallback.
+    The common case (the competent unit takes it) costs one memo lookup and returns a
+    shared ``Route``.
     """
-    at = context.at
-    minute = int(at.timestamp() // 60)
-    steps: list[Step] = []
-    current: str | None = unit_id
-    version: str | None = None
-    while current is not None:
-        compiled, off = _duty(ref, current, at, minute)
-        if not steps:
-            version = compiled.version
-        step: Step | None = None
-        if lane in compiled.unavailable_lanes:
-            why = _unavailable(ref, current, at)
-            if why is not None:
-                step = Step(current, RoutingRule.UNIT_UNAVAILABLE, why)
-        if step is None and off is not None and lane in compiled.hours_lanes:
-            step = Step(current, off[0], off[1])
-        limit = compiled.overflow_limit
-        if step is None and limit is not None and lane in compiled.overflow_lanes:
-            scaled = max(1, math.ceil(limit * context.share))
-            held = context.open_alerts.get(current, 0)
-            if held >= scaled:
-                step = Step(current, RoutingRule.OVERFLOW,
-                            f"{held} urgent alerts not yet taken in charge, limit {scaled}"
-                            + (f" (this worker's share of {limit})" if scaled != limit else ""))
-        if step is None:
-            return Route(current, tuple(steps), version)
-        steps.append(step)
-        nxt = compiled.fallback_unit_id
-        passed = {s.unit_id for s in steps}
-        if (nxt is None or nxt in passed or nxt not in ref.units
+    at, minute = context.at, context.minute
+    duty = _duty(ref, unit_id, at, minute)
+    step = _blocking(unit_id, duty, lane, context)
+    if step is None:
+        return duty.taken
+    # Diverted: a chain that read neither a load nor an availability still in force is the
+    # same for the whole minute (the night's alerts), so the snapshot keeps it.
+    memo = ref.memo
+    key = ("route", unit_id, lane, minute)
+    cached: Route | None = memo.get(key)
+    if cached is not None:
+        return cached
+    version = duty.compiled.version
+    steps = [step]
+    minute_start = minute * 60
+    static = True
+    taker: str | None = None
+    while True:
+        static = static and _static(duty, lane, minute_start)
+        nxt = duty.compiled.fallback_unit_id
+        if (nxt is None or any(s.unit_id == nxt for s in steps) or nxt not in ref.units
                 or len(steps) >= MAX_CHAIN):
-            return Route(None, tuple(steps), version)
-        current = nxt
-    return Route(None, tuple(steps), version)  # pragma: no cover - the loop returns
+            break
+        duty = _duty(ref, nxt, at, minute)
+        step = _blocking(nxt, duty, lane, context)
+        if step is None:
+            static = static and _static(duty, lane, minute_start)
+            taker = nxt
+            break
+        steps.append(step)
+    route = Route(taker, tuple(steps), version, shared=static)
+    if static:
+        remember(memo, key, route)
+    return route
+
+
+def _static(duty: _Duty, lane: Lane, minute_start: int) -> bool:
+    """Whether the unit's answer holds for every context in this minute (no overflow limit
+    on the lane, no unavailability ending after the minute starts)."""
+    compiled = duty.compiled
+    if compiled.overflow_limit is not None and lane in compiled.overflow_lanes:
+        return False
+    until = duty.unavailable_until
+    return until is None or until.timestamp() <= minute_start
 
 
 def rules_at(unit_id: str, ref: ReferenceSnapshot, at: datetime) -> CompiledRules:
     """The unit's rules in force at ``at`` (its local date), compiled."""
-    return _duty(ref, unit_id, at, int(at.timestamp() // 60))[0]
+    return _duty(ref, unit_id, at, int(at.timestamp() // 60)).compiled
 
 
 def on_duty_text(unit_id: str, ref: ReferenceSnapshot, at: datetime) -> str:
     """How the unit that takes the event stands at ``at`` (for explanations)."""
-    compiled, off = _duty(ref, unit_id, at, int(at.timestamp() // 60))
+    duty = _duty(ref, unit_id, at, int(at.timestamp() // 60))
+    compiled, off = duty.compiled, duty.off
     if compiled.rules is None:
         return f"{unit_id} takes it (no routing rules: on duty round the clock)"
     if compiled.round_the_clock:

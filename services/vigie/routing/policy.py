@@ -233,7 +233,10 @@ def decide(
     if route.steps:
         # Diverted decisions are shared too (the routed copy's encoding is cached per
         # object): same base decision and same chain, same decision.
-        diverted_key = ("diverted", decision_key, route.unit_id, route.steps)
+        # A route the snapshot keeps is keyed by identity (no hashing of its steps);
+        # another one, built for this call, by its content.
+        route_key = id(route) if route.shared else route.steps
+        diverted_key = ("diverted", decision_key, route.unit_id, route_key)
         cached: RoutingDecision | None = memo.get(diverted_key)
         if cached is None:
             cached = diverted(decision, route, ref, context.at)
