@@ -10,10 +10,6 @@ acknowledgement once, and the stored offsets at the end of every topic the sink 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -35,42 +31,13 @@ from vigie.kafka.follow import assigned
 from vigie.kafka.publish import publish_at_rate, publish_records
 from vigie.settings import Settings
 from vigie.simulation.feed import to_message
+from vigie.workers.launcher import FollowUpProcess
 
 pytestmark = pytest.mark.integration
 
 EVENTS = 2000
 TAKEN = 150
 RATE = 100.0  # events/s: the feed lasts ~20 s, long enough for two kills mid-stream
-
-
-class Sink:
-    """``vigie followup`` as a process of its own, killed and restarted like a crash would."""
-
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.settings = settings
-        self.log_path = log_path
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
-        env.update(self.settings.environment())
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "vigie", "followup"], env=env, stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
-        self.starts += 1
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> int | None:
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        os.killpg(self.process.pid, signal.SIGTERM)
-        return self.process.wait(30)
 
 
 def _rows(url: str, query: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
@@ -91,8 +58,8 @@ def test_sink_killed_twice_keeps_exactly_the_facts_of_the_topics(
     settings = kafka_settings.model_copy(update={
         "partners": partners, "database_url": SecretStr(postgres)})
     start_worker()
-    sink = Sink(settings, tmp_path / "sink.log")
-    sink.start()
+    sink = FollowUpProcess(settings, tmp_path / "sink.log").start()
+    starts = 1
 
     events = [incident(partners[i % 2], COMMUNES[i % len(COMMUNES)]) for i in range(EVENTS)]
     feeding = threading.Thread(target=lambda: asyncio.run(publish_at_rate(
@@ -103,6 +70,7 @@ def test_sink_killed_twice_keeps_exactly_the_facts_of_the_topics(
         time.sleep(max(0.0, began + at - time.monotonic()))
         sink.kill()
         sink.start()
+        starts += 1
     feeding.join()
 
     # The routing outcome of every event, then 150 take-overs by the units they went to.
@@ -146,7 +114,8 @@ def test_sink_killed_twice_keeps_exactly_the_facts_of_the_topics(
     _wait_for("the sink to store every acknowledgement and reach the end of its topics",
               lambda: stored_acks() >= on_topics and all(
                   stored_offsets().get(tp, 0) >= offset + 1 for tp, offset in last.items()))
-    sink_code = sink.stop()
+    assert sink.alive(), sink.log_tail()
+    sink.stop()
     stored = _rows(postgres, "SELECT event_id FROM routed_events WHERE partner_id = ANY(%s)",
                    (partners,))
     assert sorted(r[0] for r in stored) == sorted(ids)  # one row per routed incident
@@ -155,7 +124,8 @@ def test_sink_killed_twice_keeps_exactly_the_facts_of_the_topics(
                             "AND taken_in_charge_at IS NOT NULL", (partners,))
     assert sorted(r[0] for r in facts) == taken
     assert {tp: stored_offsets()[tp] for tp in last} == {tp: o + 1 for tp, o in last.items()}
-    assert sink.starts == 3 and sink_code == 0, (tmp_path / "sink.log").read_text()[-3000:]
+    assert starts == 3 and sink.process is not None and sink.process.returncode == 0, (
+        sink.log_tail())
 
 
 async def _last_offsets(settings: Settings, names: list[str]) -> dict[tuple[str, int], int]:

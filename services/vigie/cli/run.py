@@ -1,7 +1,9 @@
-"""``vigie run`` (what ``make run`` calls): broker, worker, demo feed and live console.
+"""``vigie run`` (what ``make run`` calls): broker, worker, follow-up store, demo feed, console.
 
-Ctrl-C stops the feed, the worker and — if this command started it — the broker, leaving
-no process behind. Everything runs on loopback. With ``VIGIE_SECURITY_PROTOCOL=SASL_SSL``
+Ctrl-C stops the feed, the worker, the follow-up sink and — if this command started them —
+the broker and the local PostgreSQL, leaving no process behind. With
+``VIGIE_DATABASE_URL`` set, the sink writes there and no local PostgreSQL is started.
+Everything runs on loopback. With ``VIGIE_SECURITY_PROTOCOL=SASL_SSL``
 the broker is the secure one (``vigie broker start --secure``) and every client — the
 worker, the demo feed, the console — logs in as ``VIGIE_SASL_USERNAME``: the demo writes
 every partner's topics and reads every unit's, so only the admin's login can run it.
@@ -18,11 +20,12 @@ from rich.console import Console
 from vigie.broker.local import BrokerError, LocalBroker
 from vigie.broker.secure import SecureBroker
 from vigie.cli.errors import kafka_failures
+from vigie.db.local import DatabaseError, LocalPostgres
 from vigie.settings import Settings, get_settings
 from vigie.simulation.feed import new_seed
 from vigie.terminal import safe_text
 from vigie.workers.http import WorkerNotReady
-from vigie.workers.launcher import WorkerProcess
+from vigie.workers.launcher import FollowUpProcess, WorkerProcess
 
 console = Console()
 
@@ -65,6 +68,9 @@ def run(
     started_broker = broker.pid() is None
     worker = WorkerProcess(settings, settings.state_dir / "logs" / "worker.log",
                            metrics_port=settings.metrics_port)
+    sink = FollowUpProcess(settings, settings.state_dir / "logs" / "followup.log")
+    database = None if settings.database_url is not None else LocalPostgres(settings)
+    started_database = database is not None and not database.running()
     try:
         with console.status("Démarrage du broker Kafka local…"):
             broker.start()
@@ -73,6 +79,13 @@ def run(
             worker.start(timeout=120)
         console.print(f"[green]Worker[/green] prêt ; métriques : {worker.metrics_url} ; "
                       f"journal : {worker.log_path}")
+        if database is not None:
+            with console.status("Démarrage de PostgreSQL (base de suivi)…"):
+                database.start()
+        sink.start()
+        where = (f"PostgreSQL 127.0.0.1:{database.port}, base vigie, vue event_facts"
+                 if database is not None else "VIGIE_DATABASE_URL")
+        console.print(f"[green]Suivi[/green] : {where} ; journal : {sink.log_path}")
         if rate > 0:
             console.print("Flux de démonstration en cours — Ctrl-C pour tout arrêter.")
             with kafka_failures(settings):
@@ -81,7 +94,7 @@ def run(
         else:
             console.print("Pas de flux de démonstration — Ctrl-C pour tout arrêter.")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except (BrokerError, WorkerNotReady) as exc:
+    except (BrokerError, WorkerNotReady, DatabaseError) as exc:
         for line in str(exc).splitlines():  # a worker's log tail: shown, not interpreted
             console.print(safe_text(line, style="red"))
         raise typer.Exit(1) from exc
@@ -89,7 +102,10 @@ def run(
         pass
     finally:
         console.print("Arrêt…")
+        sink.stop(timeout=20)
         worker.stop(timeout=20)
+        if started_database and database is not None:
+            database.stop()
         if started_broker:
             broker.stop()
         console.print("Tout est arrêté.")
