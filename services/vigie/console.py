@@ -22,7 +22,7 @@ from rich.text import Text
 
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode
-from vigie.contracts.enums import AckStatus
+from vigie.contracts.enums import AckStatus, MessageType
 from vigie.contracts.models import Acknowledgement, RoutedEvent
 from vigie.kafka import clients
 from vigie.settings import Settings
@@ -38,6 +38,9 @@ class BusView:
     alerts_routed: int = 0
     escalations: int = 0
     dead_letters: int = 0
+    #: Events the routing rules sent away from their competent unit, by rule (first
+    #: routings and escalations; follow-ups repeat their original's rule and are not counted).
+    diversions: Counter[str] = field(default_factory=Counter)
     recent: deque[tuple[str, ...]] = field(default_factory=lambda: deque(maxlen=12))
 
     def on_ack(self, ack: Acknowledgement) -> None:
@@ -53,6 +56,9 @@ class BusView:
         self.routed_by_force[decision.force.value if decision.force else "triage"] += 1
         if decision.lane.value == "ALERT":
             self.alerts_routed += 1
+        rule = decision.routing_rule
+        if rule and routed.event.message_type is MessageType.NEW:
+            self.diversions[rule] += 1
         commune = routed.enrichment.commune.name if routed.enrichment.commune else "?"
         self.recent.appendleft((
             routed.routed_at.astimezone().strftime("%H:%M:%S"),
@@ -62,11 +68,13 @@ class BusView:
             routed.unit_id,
             decision.lane.value,
             decision.method.value,
+            f"{rule} ← {decision.competent_unit_id}" if rule else "",
         ))
 
     def render(self, metrics_url: str) -> Group:
         recent = Table(title="Derniers événements routés", expand=True)
-        for column in ("heure", "bailleur", "catégorie", "commune", "unité", "voie", "méthode"):
+        for column in ("heure", "bailleur", "catégorie", "commune", "unité", "voie", "méthode",
+                       "règle"):
             recent.add_column(column)
         for row in self.recent:
             style = "bold red" if row[5] == "ALERT" else None
@@ -78,6 +86,8 @@ class BusView:
         totals.add_row("par force", _counts(self.routed_by_force.items()))
         totals.add_row("par unité", _counts(self.routed_by_unit.most_common(8)))
         totals.add_row("rejets", _counts(self.rejected.items()) if self.rejected else "-")
+        totals.add_row("déroutements (règle)",
+                       _counts(sorted(self.diversions.items())) if self.diversions else "-")
         totals.add_row("alertes routées", f"{self.alerts_routed}   escalades: {self.escalations}")
         totals.add_row("métriques", safe_text(metrics_url))
         return Group(Panel(totals, title="Vigie — bus en direct"), recent)

@@ -47,3 +47,22 @@ def test_an_alert_row_is_red_by_vigies_choice_and_still_text() -> None:
     console = terminal()
     console.print(hostile_view(Lane.ALERT).render("http://127.0.0.1:9108/metrics"))
     assert_shown_not_interpreted(printed(console))
+
+
+def test_diversions_are_shown_by_rule() -> None:
+    routed = routed_event()
+    view = BusView()
+    diverted = routed.model_copy(update={
+        "unit_id": "gn-corg-oise",
+        "decision": routed.decision.model_copy(update={
+            "lane": Lane.ALERT, "units": ["gn-corg-oise"], "routing_rule": "OUTSIDE_HOURS",
+            "competent_unit_id": "gn-bt-meru"}),
+    })
+    view.on_routed(diverted)
+    view.on_routed(diverted)
+    view.on_routed(routed)  # not diverted
+    assert view.diversions == {"OUTSIDE_HOURS": 2}
+    console = terminal()
+    console.print(view.render("http://127.0.0.1:9108/metrics"))
+    text = printed(console)
+    assert "OUTSIDE_HOURS" in text and "=2" in text and "OUTSIDE_HOURS ← gn-bt-meru" in text
