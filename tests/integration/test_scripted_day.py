@@ -33,6 +33,8 @@ pytestmark = pytest.mark.integration
 
 SILENT_UNIT = "pn-csp-beauvais"
 DELAY = 12.0
+#: A Monday at 10:00 in Oise: every unit on duty under the shipped routing rules.
+WORKING_MORNING = "2026-11-30T10:00:00+01:00"
 ROUTING = {AckStatus.ROUTED, AckStatus.REJECTED, AckStatus.EXPIRED, AckStatus.DUPLICATE}
 
 
@@ -83,7 +85,11 @@ async def _answer_alerts(settings: Settings, units: list[str], stop: asyncio.Eve
 
 def test_scripted_day_of_1000_messages(start_worker, kafka_settings, partners) -> None:  # type: ignore[no-untyped-def]
     settings = kafka_settings
-    start_worker(extra_env={"VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": str(DELAY)})
+    # The forces answer every alert but those of the silent unit and of the command centres
+    # (which receive escalations): the routing rules' clock is set to a working morning, so
+    # that no alert is diverted to a centre by the service hours of the hour the test runs.
+    start_worker(extra_env={"VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": str(DELAY),
+                            "VIGIE_ROUTING_CLOCK_AT": WORKING_MORNING})
     sites = _sites(partners)
     run(publish_reference(settings, sites=sites))
     feed = list(scripted_day(sites, 1000, seed=60))
