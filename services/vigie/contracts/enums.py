@@ -163,3 +163,19 @@ class ForceStatus(StrEnum):
     PATROL_DISPATCHED = "PATROL_DISPATCHED"
     CLOSED = "CLOSED"
     TRANSFER_REQUESTED = "TRANSFER_REQUESTED"
+
+
+class NoticeKind(StrEnum):
+    """A hotspot episode's two notices (PreventionNotice)."""
+
+    OPEN = "OPEN"
+    CLOSE = "CLOSE"
+    UNKNOWN = "UNKNOWN"
+
+
+class HotspotTrigger(StrEnum):
+    """What opened a hotspot episode: a rise above the residence's own history, or repeats."""
+
+    RISE = "RISE"
+    REPEAT = "REPEAT"
+    UNKNOWN = "UNKNOWN"

@@ -23,9 +23,11 @@ from vigie.contracts.enums import (
     EventStatus,
     Force,
     ForceStatus,
+    HotspotTrigger,
     Lane,
     LocateMethod,
     MessageType,
+    NoticeKind,
     ReporterRole,
     Severity,
     UnitKind,
@@ -309,3 +311,35 @@ class DeadLetter(_Model):
     payload_size: int | None = None
     payload_sha256: str | None = None
     payload_truncated: bool = False
+
+
+class PreventionNotice(_Model):
+    """A hotspot notice to the landlord and the competent unit (situational prevention).
+
+    Evidence only: counts, the expectation and its window, the residence from the site
+    registry. Nothing a partner wrote in free text."""
+
+    notice_id: str
+    episode_id: str
+    kind: NoticeKind
+    trigger: HotspotTrigger
+    issued_at: datetime
+    partner_id: str
+    site_id: str
+    unit_id: str
+    insee_code: str | None = None
+    commune_name: str | None = None
+    residence_name: str | None = None
+    address: str | None = None
+    qpv_name: str | None = None
+    zsp: bool = False
+    category_group: str
+    categories: list[str] = Field(default_factory=list)
+    window_start: datetime
+    window_end: datetime
+    observed: int
+    expected: float
+    baseline_days: int
+    p_value: float | None = None
+    thresholds_version: str
+    explanation: str

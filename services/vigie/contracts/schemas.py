@@ -31,6 +31,7 @@ from vigie.contracts.models import (
     CompetenceRecord,
     DeadLetter,
     PartnerEvent,
+    PreventionNotice,
     RoutedEvent,
     SiteRecord,
     StatusUpdate,
@@ -53,6 +54,7 @@ MESSAGE_OF_MODEL: dict[type[BaseModel], str] = {
     Acknowledgement: "acknowledgement",
     StatusUpdate: "status_update",
     DeadLetter: "dead_letter",
+    PreventionNotice: "prevention_notice",
     UnitRules: "unit_rules",
     UnitAvailability: "unit_availability",
 }

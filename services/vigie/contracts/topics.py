@@ -54,6 +54,16 @@ def unit_status(unit_id: str) -> str:
     return f"force.{unit_id}.status.v1"
 
 
+def partner_prevention(partner_id: str) -> str:
+    """Hotspot notices about the landlord's residences (read by the landlord only)."""
+    return f"partner.{partner_id}.prevention.v1"
+
+
+def unit_prevention(unit_id: str) -> str:
+    """Hotspot notices about residences in the unit's zone (read by the unit only)."""
+    return f"force.{unit_id}.prevention.v1"
+
+
 def changelog(app_id: str) -> str:
     """The workers' state changelog: one per application id, so that tests and benchmarks
     can run apps side by side on one broker."""

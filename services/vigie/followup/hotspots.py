@@ -1,0 +1,124 @@
+"""Hotspot detection (situational prevention): is a residence turning into a hotspot?
+
+Pure: the reports of one residence and one category group, a day, the thresholds
+(``vigie.reference.prevention``) in; an assessment and the episode's next step out. The
+daily pass (``vigie.followup.prevention``) reads the store and publishes the notices.
+
+Two triggers, after the convention's experience of the ZSP:
+
+* **rise** — more reports in the last ``window_days`` than the residence's own history
+  explains: a one-sided Poisson test of the observed count against the rate of up to
+  ``baseline_weeks`` before the window (floored, so that a residence with no history is not
+  a hotspot at its second report). With ``open_p_value`` = 1e-4, a residence with a steady
+  rate opens a false episode in a given group on a given day with probability below 1e-4;
+  daily passes over overlapping windows are strongly correlated, so the false episodes per
+  residence, group and year stay below 365 × 1e-4 ≈ 0.04 (docs/followup.md);
+* **repeat** — ``count`` reports of one category within ``repeat.window_days`` (three
+  common-area occupations in a week), whatever the history.
+
+An episode opens once, and closes once: when no repeat holds and the rise test is far from
+firing (``close_p_value``, a hysteresis so that an episode does not flap at one threshold).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from vigie.contracts.enums import HotspotTrigger, NoticeKind
+from vigie.reference.prevention import PreventionThresholds
+
+
+def poisson_tail(observed: int, expected: float) -> float:
+    """P(X >= observed) for X ~ Poisson(expected)."""
+    if observed <= 0:
+        return 1.0
+    below = math.fsum(math.exp(k * math.log(expected) - expected - math.lgamma(k + 1))
+                      for k in range(observed))
+    return max(0.0, 1.0 - below)
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What one residence's reports of one group say on one day."""
+
+    window_start: date
+    window_end: date  # exclusive: the day after the pass's day
+    observed: int
+    expected: float
+    baseline_days: int
+    #: P(X >= observed) under the expectation. Opens an episode only with at least
+    #: ``min_baseline_days`` of history; always used to decide whether it has ended.
+    p_value: float
+    rise: bool
+    repeat: bool
+    categories: tuple[str, ...]
+
+    @property
+    def trigger(self) -> HotspotTrigger:
+        return HotspotTrigger.RISE if self.rise else HotspotTrigger.REPEAT
+
+
+def assess(reports: Iterable[tuple[date, str]], day: date, history_start: date,
+           thresholds: PreventionThresholds) -> Assessment:
+    """``reports``: (day, category) of one residence and group, any order; those after
+    ``day`` are ignored. ``history_start``: the first day the store has data for (a
+    residence with no report since then had a rate of zero, not an unknown one)."""
+    rise, repeat = thresholds.rise, thresholds.repeat
+    window_end = day + timedelta(days=1)
+    window_start = window_end - timedelta(days=rise.window_days)
+    baseline_start = max(window_start - timedelta(weeks=rise.baseline_weeks), history_start)
+    repeat_start = window_end - timedelta(days=repeat.window_days)
+    observed = in_baseline = 0
+    recent: Counter[str] = Counter()
+    categories: set[str] = set()
+    for on, category in reports:
+        if on >= window_end:
+            continue
+        if on >= window_start:
+            observed += 1
+            categories.add(category)
+        elif on >= baseline_start:
+            in_baseline += 1
+        if on >= repeat_start:
+            recent[category] += 1
+    baseline_days = max((window_start - baseline_start).days, 0)
+    rate = max(in_baseline / baseline_days if baseline_days else 0.0, rise.rate_floor_per_day)
+    expected = rate * rise.window_days
+    p_value = poisson_tail(observed, expected)
+    return Assessment(
+        window_start=window_start, window_end=window_end, observed=observed,
+        expected=expected, baseline_days=baseline_days, p_value=p_value,
+        rise=(baseline_days >= rise.min_baseline_days and observed >= rise.min_observed
+              and p_value < rise.open_p_value),
+        repeat=any(n >= repeat.count for n in recent.values()),
+        categories=tuple(sorted(categories)),
+    )
+
+
+def next_step(episode_open: bool, assessment: Assessment,
+              thresholds: PreventionThresholds) -> NoticeKind | None:
+    """The notice the episode calls for today, if any."""
+    if not episode_open:
+        return NoticeKind.OPEN if assessment.rise or assessment.repeat else None
+    calm = assessment.p_value > thresholds.rise.close_p_value
+    return NoticeKind.CLOSE if calm and not assessment.repeat else None
+
+
+def explanation(kind: NoticeKind, assessment: Assessment, group: str,
+                thresholds: PreventionThresholds) -> str:
+    """Fixed French words and figures (the notice never carries free text)."""
+    last_day = assessment.window_end - timedelta(days=1)
+    counts = (f"{assessment.observed} signalement(s) « {group} » du "
+              f"{assessment.window_start:%d/%m/%Y} au {last_day:%d/%m/%Y}, "
+              f"{assessment.expected:.1f} attendu(s) d'après l'historique de la résidence")
+    if kind is NoticeKind.CLOSE:
+        return f"Fin de l'épisode : {counts}."
+    if assessment.rise:
+        return f"Hausse inhabituelle : {counts} (p = {assessment.p_value:.1e})."
+    repeat = thresholds.repeat
+    return (f"Faits répétés : au moins {repeat.count} signalements d'une même catégorie en "
+            f"{repeat.window_days} jours ; {counts}.")
