@@ -26,7 +26,7 @@ run: $(STAMP) ## Broker + workers + demo feed + live console; Ctrl-C stops every
 	$(BIN)/vigie run
 
 test: $(STAMP) ## Unit and integration tests (starts its own broker on spare ports)
-	@scripts/ensure-debian-packages.sh docker-compose prometheus postgresql-15
+	@scripts/ensure-debian-packages.sh docker-compose prometheus postgresql-15 chromium
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test-unit: $(STAMP) ## Unit tests only (no broker)

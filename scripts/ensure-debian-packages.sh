@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install Debian packages the tests use (docker-compose to validate the compose file,
-# prometheus for the observability test) when missing and when we can (root + apt).
+# prometheus for the observability test, chromium for the report test) when missing and
+# when we can (root + apt).
 # Without root or apt it only warns: the tests that need them then say why they skip.
 set -u
 need=()
@@ -8,6 +9,7 @@ for pkg in "$@"; do
   case "$pkg" in
     docker-compose) command -v docker-compose >/dev/null 2>&1 || need+=("$pkg") ;;
     prometheus) command -v prometheus >/dev/null 2>&1 || need+=("$pkg") ;;
+    chromium) command -v chromium >/dev/null 2>&1 || need+=("$pkg") ;;
     *) dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg") ;;
   esac
 done

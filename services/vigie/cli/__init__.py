@@ -15,6 +15,7 @@ from vigie.cli.db import db_app, followup  # noqa: E402
 from vigie.cli.force import ack, tail  # noqa: E402
 from vigie.cli.partner import publish, simulate  # noqa: E402
 from vigie.cli.ref import ref_app  # noqa: E402
+from vigie.cli.report import report  # noqa: E402
 from vigie.cli.route import route_app  # noqa: E402
 from vigie.cli.run import run  # noqa: E402
 from vigie.cli.schema import decode_command, schema_app  # noqa: E402
@@ -28,6 +29,7 @@ app.command("decode")(decode_command)
 app.command("followup")(followup)
 app.command("publish")(publish)
 app.add_typer(ref_app, name="ref")
+app.command("report")(report)
 app.add_typer(route_app, name="route")
 app.command("run")(run)
 app.add_typer(schema_app, name="schema")

@@ -1,0 +1,53 @@
+"""``vigie report``: the committee's report (bilan) from the follow-up store."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from vigie.settings import get_settings
+
+console = Console()
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"date attendue au format AAAA-MM-JJ, reçu {text!r}",
+                                 param_hint=option) from None
+
+
+def report(
+    start: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD (Paris time)"),
+    end: str = typer.Option(..., "--to", help="last day, included, YYYY-MM-DD"),
+    partner: list[str] = typer.Option(
+        [], "--partner", help="only this partner (repeat, or a,b)"),
+    unit: list[str] = typer.Option([], "--unit", help="only events sent to this unit (repeat)"),
+    out: Path = typer.Option(..., "--out", help="folder for rapport.html and the CSV tables"),
+) -> None:
+    """Write the committee's report: one self-contained HTML page in French and its tables
+    as CSV, compared with the previous period of the same length."""
+    import psycopg
+
+    from vigie.db.local import DatabaseError
+    from vigie.followup.report import write_report
+    from vigie.followup.report_queries import Filters, Period, load, parse_ids
+    from vigie.followup.sink import database_url
+
+    try:
+        period = Period(_day(start, "--from"), _day(end, "--to"))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--to") from None
+    filters = Filters(parse_ids(partner), parse_ids(unit))
+    try:
+        data = load(database_url(get_settings()), period, filters)
+    except (psycopg.Error, DatabaseError) as exc:
+        console.print(f"base de suivi : {str(exc).strip()}", style="red", markup=False)
+        raise typer.Exit(1) from None
+    written = write_report(data, out)
+    console.print(f"rapport : {written.html} ({data.summary['events']} événements, "
+                  f"{len(written.csv)} tableaux CSV dans {out})", markup=False)
