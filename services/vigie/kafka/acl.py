@@ -93,7 +93,8 @@ def _rules(
 
 
 def partner_acls(partner_id: str) -> list[AclRule]:
-    """A partner writes its two input topics and reads its acks, nothing else.
+    """A partner writes its two input topics and reads its acks and its hotspot notices,
+    nothing else.
 
     WRITE comes with DESCRIBE because producers need the topic's metadata; consumer groups
     are confined to the prefix ``partner-<id>-`` so one partner cannot join (and disturb, or
@@ -104,15 +105,18 @@ def partner_acls(partner_id: str) -> list[AclRule]:
     T, G = ResourceType.TOPIC, ResourceType.GROUP
     return [
         *_rules(who, T, inputs, [Operation.WRITE, Operation.DESCRIBE]),
-        *_rules(who, T, [topics.partner_acks(partner_id)], [Operation.READ, Operation.DESCRIBE]),
+        *_rules(who, T, [topics.partner_acks(partner_id), topics.partner_prevention(partner_id)],
+                [Operation.READ, Operation.DESCRIBE]),
         *_rules(who, G, [f"{who}-"], [Operation.READ, Operation.DESCRIBE], PatternType.PREFIXED),
     ]
 
 
 def unit_acls(unit_id: str) -> list[AclRule]:
-    """A unit reads its incidents and alerts and writes its status topic, nothing else."""
+    """A unit reads its incidents, alerts and hotspot notices and writes its status topic,
+    nothing else."""
     who = unit_principal(unit_id)
-    reads = [topics.unit_incidents(unit_id), topics.unit_alerts(unit_id)]
+    reads = [topics.unit_incidents(unit_id), topics.unit_alerts(unit_id),
+             topics.unit_prevention(unit_id)]
     T, G = ResourceType.TOPIC, ResourceType.GROUP
     return [
         *_rules(who, T, reads, [Operation.READ, Operation.DESCRIBE]),
@@ -127,6 +131,8 @@ def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> l
 
     * read the partners' input topics and the units' status topics, write acks;
     * write the units' incidents/alerts topics and the dead-letter topic; read reference data;
+    * the follow-up jobs (``vigie followup``, ``vigie hotspots``, group ``<app_id>-followup``)
+      run with this login: read back the acks and routed copies, write hotspot notices;
     * everything on its own topics (the state changelog ``<app_id>-events-changelog``), its
       consumer group and transactional ids (prefix ``<app_id>``);
     * CREATE on the Vigie namespaces so ``vigie topics ensure`` can provision new topics;
@@ -135,13 +141,16 @@ def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> l
     w, T = WORKER, ResourceType.TOPIC
     rw = [Operation.READ, Operation.DESCRIBE]
     ww = [Operation.WRITE, Operation.DESCRIBE]
+    rww = [Operation.READ, Operation.WRITE, Operation.DESCRIBE]
     plan: list[AclRule] = []
     for p in sorted(set(partners)):
         plan += _rules(w, T, [topics.partner_incidents(p), topics.partner_alerts(p)], rw)
-        plan += _rules(w, T, [topics.partner_acks(p)], ww)
+        plan += _rules(w, T, [topics.partner_acks(p)], rww)
+        plan += _rules(w, T, [topics.partner_prevention(p)], ww)
     for u in sorted(set(units)):
-        plan += _rules(w, T, [topics.unit_incidents(u), topics.unit_alerts(u)], ww)
+        plan += _rules(w, T, [topics.unit_incidents(u), topics.unit_alerts(u)], rww)
         plan += _rules(w, T, [topics.unit_status(u)], rw)
+        plan += _rules(w, T, [topics.unit_prevention(u)], ww)
     # Reference data, routing rules and unit availability: read only. Operations write them
     # (the admin login); a unit cannot, since Kafka ACLs cannot restrict a shared compacted
     # topic by key and a unit could otherwise declare another unit unavailable.

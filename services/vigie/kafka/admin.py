@@ -45,6 +45,8 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
                    "max.message.bytes": str(settings.partner_topic_max_message_bytes)}
     ack_cfg = {"retention.ms": str(30 * DAY_MS)}
     compacted = {"cleanup.policy": "compact"}
+    # Hotspot notices are read over weeks (an episode lasts a month or more).
+    prevention_cfg = {"retention.ms": str(90 * DAY_MS)}
     specs = [
         TopicSpec(topics.REF_SITES, 1, compacted),
         TopicSpec(topics.REF_COMPETENCE, 1, compacted),
@@ -63,12 +65,14 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
             TopicSpec(topics.partner_incidents(partner), n, partner_cfg),
             TopicSpec(topics.partner_alerts(partner), n, partner_cfg),
             TopicSpec(topics.partner_acks(partner), n, ack_cfg),
+            TopicSpec(topics.partner_prevention(partner), n, prevention_cfg),
         ]
     for unit in sorted(set(unit_ids)):
         specs += [
             TopicSpec(topics.unit_incidents(unit), n, event_cfg),
             TopicSpec(topics.unit_alerts(unit), n, event_cfg),
             TopicSpec(topics.unit_status(unit), n, ack_cfg),
+            TopicSpec(topics.unit_prevention(unit), n, prevention_cfg),
         ]
     return specs
 

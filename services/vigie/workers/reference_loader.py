@@ -8,6 +8,7 @@ Updates take effect for the next event: no restart.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -107,3 +108,19 @@ class ReferenceLoader:
                     self.ready.set()
         finally:
             await consumer.stop()
+
+
+async def load_reference(settings: Settings, timeout: float = 60.0) -> ReferenceStore:
+    """The shipped defaults plus everything the reference topics hold now, read once: for
+    jobs that need the reference data of the moment but do not follow it (``vigie
+    hotspots``)."""
+    store = ReferenceStore.with_defaults()
+    loader = ReferenceLoader(store, settings)
+    task = asyncio.create_task(loader.run())
+    try:
+        await asyncio.wait_for(loader.ready.wait(), timeout)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return store
