@@ -22,10 +22,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from types import MappingProxyType
 
 from vigie.contracts.enums import Force
 from vigie.contracts.models import UNIT_ID_PATTERN, CompetenceRecord
+from vigie.reference.dated import by_key_and_date, in_force
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 COMPETENCE_FILE = DATA_DIR / "competence-oise.csv"
@@ -204,25 +204,11 @@ class CompetenceTable:
     def from_records(
         cls, records: Iterable[CompetenceRecord], version: str = ""
     ) -> CompetenceTable:
-        grouped: dict[str, dict[date, CompetenceRecord]] = {}
-        for record in records:
-            grouped.setdefault(record.insee_code, {})[record.effective_from] = record
-        return cls(
-            MappingProxyType({k: tuple(v[d] for d in sorted(v)) for k, v in grouped.items()}),
-            version,
-        )
+        return cls(by_key_and_date(records, lambda r: r.insee_code), version)
 
     def lookup(self, insee: str, on: date | None = None) -> CompetenceRecord | None:
         """The record in force on ``on`` (default: the latest one loaded)."""
-        history = self._by_insee.get(insee, self._empty)
-        if not history:
-            return None
-        if on is None:
-            return history[-1]
-        for record in reversed(history):
-            if record.effective_from <= on:
-                return record
-        return None
+        return in_force(self._by_insee.get(insee, self._empty), on)
 
     def as_of(self, on: date) -> dict[str, CompetenceRecord]:
         """The whole table as it applies on one date (one record per commune)."""

@@ -31,6 +31,7 @@ import holidays
 
 from vigie.contracts.enums import HOLIDAY, WEEKDAYS, Lane, RoutingRule
 from vigie.contracts.models import ServiceWindow, UnitRules, minutes_of
+from vigie.reference.dated import by_key_and_date, in_force
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 RULES_FILE = DATA_DIR / "rules-oise.json"
@@ -126,25 +127,11 @@ class RuleTable:
 
     @classmethod
     def from_records(cls, records: Iterable[UnitRules], version: str = "") -> RuleTable:
-        grouped: dict[str, dict[date, UnitRules]] = {}
-        for record in records:
-            grouped.setdefault(record.unit_id, {})[record.effective_from] = record
-        return cls(
-            MappingProxyType({k: tuple(v[d] for d in sorted(v)) for k, v in grouped.items()}),
-            version,
-        )
+        return cls(by_key_and_date(records, lambda r: r.unit_id), version)
 
     def lookup(self, unit_id: str, on: date | None = None) -> UnitRules | None:
         """The record in force on ``on`` (default: the latest one loaded)."""
-        history = self._by_unit.get(unit_id)
-        if not history:
-            return None
-        if on is None:
-            return history[-1]
-        for record in reversed(history):
-            if record.effective_from <= on:
-                return record
-        return None
+        return in_force(self._by_unit.get(unit_id, ()), on)
 
     def history(self, unit_id: str) -> tuple[UnitRules, ...]:
         return self._by_unit.get(unit_id, ())
