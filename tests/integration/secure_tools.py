@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import RecordMetadata
 
-from tests.integration.kafka_tools import free_port
+from tests.integration.kafka_tools import WorkerProcess, free_port
 from vigie.broker.secure import ADMIN, WORKER, ClientConfig, SecureBroker
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, encode
@@ -71,6 +72,22 @@ async def provision(broker: SecureBroker) -> None:
 
 
 
+
+
+@contextlib.contextmanager
+def worker_logged_in(broker: SecureBroker, folder: Path) -> Iterator[WorkerProcess]:
+    """A real supervised ``vigie worker`` with the ``vigie-worker`` login and nothing else
+    (what its pod's environment gives), its state and log in ``folder``; ready, and stopped
+    on the way out."""
+    process = WorkerProcess(
+        settings=broker.settings_for(WORKER).model_copy(update={"state_dir": folder}),
+        log_path=folder / "worker.log",
+    )
+    try:
+        process.start(timeout=150)
+        yield process
+    finally:
+        process.stop()
 
 
 async def publish_site(broker: SecureBroker, site: SiteRecord) -> None:

@@ -32,6 +32,7 @@ from tests.integration.secure_tools import (
     UNIT_X,
     UNIT_Y,
     read_committed_as,
+    worker_logged_in,
 )
 from vigie.broker.secure import ADMIN, WORKER, SecureBroker, partner_principal, unit_principal
 from vigie.cli.errors import KAFKA_FAILURE
@@ -84,16 +85,8 @@ def assert_refused(result: subprocess.CompletedProcess[str], *names: str) -> str
 def worker(secure_broker: SecureBroker, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[WorkerProcess]:
     """One worker logged in as ``vigie-worker`` (its own login only), for the module."""
-    folder = tmp_path_factory.mktemp("cli-worker")
-    process = WorkerProcess(
-        settings=secure_broker.settings_for(WORKER).model_copy(update={"state_dir": folder}),
-        log_path=folder / "worker.log",
-    )
-    process.start(timeout=150)
-    try:
+    with worker_logged_in(secure_broker, tmp_path_factory.mktemp("cli-worker")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture

@@ -33,8 +33,9 @@ from tests.integration.secure_tools import (
     UNIT_Y,
     produce_as,
     read_committed_as,
+    worker_logged_in,
 )
-from vigie.broker.secure import ADMIN, WORKER, SecureBroker, partner_principal, unit_principal
+from vigie.broker.secure import ADMIN, SecureBroker, partner_principal, unit_principal
 from vigie.cli.force import render_routed
 from vigie.contracts import topics
 from vigie.contracts.codec import decode, encode
@@ -57,17 +58,9 @@ def worker(secure_broker: SecureBroker, tmp_path_factory: pytest.TempPathFactory
            ) -> Iterator[WorkerProcess]:
     """One supervised worker logged in as ``vigie-worker``, for the whole module; afterwards
     it must still be the first process the supervisor started."""
-    folder = tmp_path_factory.mktemp("hostile-worker")
-    process = WorkerProcess(
-        settings=secure_broker.settings_for(WORKER).model_copy(update={"state_dir": folder}),
-        log_path=folder / "worker.log",
-    )
-    process.start(timeout=150)
-    try:
+    with worker_logged_in(secure_broker, tmp_path_factory.mktemp("hostile-worker")) as process:
         yield process
-    finally:
-        alive = process.process is not None and process.process.poll() is None
-        process.stop()
+        alive = process.alive()
     log = process.log_path.read_text()
     assert alive and "restarting" not in log, log[-5000:]
 

@@ -32,7 +32,6 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from tests.integration.kafka_tools import WorkerProcess
 from tests.integration.scenarios import incident, record_for
 from tests.integration.secure_tools import (
     PARTNER_A,
@@ -42,6 +41,7 @@ from tests.integration.secure_tools import (
     produce_as,
     publish_site,
     read_committed_as,
+    worker_logged_in,
 )
 from vigie.broker.secure import (
     WORKER,
@@ -346,34 +346,28 @@ def test_worker_routes_over_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path
                                     "partner_id": PARTNER_A})
     asyncio.run(publish_site(secure_broker, site))
 
-    worker = WorkerProcess(
-        settings=secure_broker.settings_for(WORKER).model_copy(update={"state_dir": tmp_path}),
-        log_path=tmp_path / "worker.log",
-    )
-    try:
-        worker.start(timeout=150)
-        event = incident(PARTNER_A, "60175").model_copy(
-            update={"site_id": site.site_id, "location": None}
-        )
-        topic, key, value = record_for(event)
-        asyncio.run(produce_as(secure_broker.client_config(PA), topic, key, value))
+    with worker_logged_in(secure_broker, tmp_path) as worker:
+        try:
+            event = incident(PARTNER_A, "60175").model_copy(
+                update={"site_id": site.site_id, "location": None}
+            )
+            topic, key, value = record_for(event)
+            asyncio.run(produce_as(secure_broker.client_config(PA), topic, key, value))
 
-        routed = [r for r in asyncio.run(read_committed_as(
-            secure_broker.client_config(UY), topics.unit_incidents(UNIT_Y), _group(UY),
-            lambda raw: decode(raw, RoutedEvent),
-            until=lambda found: any(r.event.event_id == event.event_id for r in found),
-        )) if r.event.event_id == event.event_id]
-        acks = [a for a in asyncio.run(read_committed_as(
-            secure_broker.client_config(PA), topics.partner_acks(PARTNER_A), _group(PA),
-            lambda raw: decode(raw, Acknowledgement),
-            until=lambda found: any(a.event_id == event.event_id for a in found),
-        )) if a.event_id == event.event_id]
-        assert worker.process is not None and worker.process.poll() is None
-    except BaseException:
-        print(worker.log_path.read_text()[-5000:])
-        raise
-    finally:
-        worker.stop()
+            routed = [r for r in asyncio.run(read_committed_as(
+                secure_broker.client_config(UY), topics.unit_incidents(UNIT_Y), _group(UY),
+                lambda raw: decode(raw, RoutedEvent),
+                until=lambda found: any(r.event.event_id == event.event_id for r in found),
+            )) if r.event.event_id == event.event_id]
+            acks = [a for a in asyncio.run(read_committed_as(
+                secure_broker.client_config(PA), topics.partner_acks(PARTNER_A), _group(PA),
+                lambda raw: decode(raw, Acknowledgement),
+                until=lambda found: any(a.event_id == event.event_id for a in found),
+            )) if a.event_id == event.event_id]
+            assert worker.alive()
+        except BaseException:
+            print(worker.log_tail(5000))
+            raise
 
     # Exactly one routed copy, to the competent unit, placed by the site the loader read.
     assert [(r.unit_id, r.decision.method) for r in routed] == [(UNIT_Y, LocateMethod.SITE)], (

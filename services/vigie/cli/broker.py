@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+
 import typer
 from rich.console import Console
 
@@ -88,6 +90,9 @@ def client_config(
         ..., help="admin, vigie-worker, partner-<id> or unit-<id>"
     ),
     java: bool = typer.Option(False, "--java", help="Java client properties instead of librdkafka"),
+    env: bool = typer.Option(
+        False, "--env", help="shell exports of VIGIE_* (log Vigie's own tools in as it)"
+    ),
 ) -> None:
     """Print one principal's connection settings for the secure broker (contains a password)."""
     broker = SecureBroker(get_settings())
@@ -98,6 +103,9 @@ def client_config(
         raise typer.Exit(1) from exc
     if java:
         typer.echo(config.java_properties(), nl=False)
+    elif env:  # eval "$(vigie broker client-config partner-opac-oise --env)"
+        for key, value in config.environment().items():
+            typer.echo(f"export {key}={shlex.quote(value)}")
     else:
         for key, value in config.librdkafka().items():
             typer.echo(f"{key}={value}")
