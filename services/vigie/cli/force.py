@@ -45,6 +45,13 @@ def render_routed(routed: RoutedEvent) -> Text:
     if enrichment.qpv_name:
         out.append(" QPV ")
         out.append_text(safe_text(enrichment.qpv_name))
+    if decision.routing_rule and decision.competent_unit_id:
+        # A centre receiving a diverted event must see whose zone it is, and why it has it.
+        out.append(" — zone ")
+        out.append_text(safe_text(decision.competent_unit_id))
+        out.append(" (")
+        out.append_text(safe_text(decision.routing_rule))
+        out.append(")")
     out.append(" — ")
     out.append_text(safe_text(event.partner_id))
     out.append(" — ")

@@ -104,3 +104,13 @@ def test_vigie_ack_echoes_the_ids_as_text(monkeypatch: pytest.MonkeyPatch) -> No
     output = printed(console)
     assert_shown_not_interpreted(output)
     assert plain(output).startswith("TAKEN_IN_CHARGE envoyé pour Feu [/bold]")
+
+
+def test_a_diverted_event_names_the_competent_unit_and_the_rule() -> None:
+    routed = routed_event("x")
+    diverted = routed.model_copy(update={"unit_id": "gn-corg-oise", "decision":
+        routed.decision.model_copy(update={"routing_rule": "OUTSIDE_HOURS",
+                                            "competent_unit_id": "gn-bt-meru"})})
+    [header] = plain_lines(render_routed(diverted))[:1]
+    assert " — zone gn-bt-meru (OUTSIDE_HOURS) — " in header
+    assert "zone" not in plain_lines(render_routed(routed))[0]
