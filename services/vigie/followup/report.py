@@ -21,7 +21,7 @@ import csv
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,8 @@ def _fmt(kind: str, value: Any) -> str:
         return french_number(float(value), 1)
     if kind == "bool":
         return "oui" if value else "non"
+    if kind == "date":
+        return value.strftime("%d/%m/%Y") if isinstance(value, date) else str(value)
     if kind == "datetime":
         return value.astimezone(_paris()).strftime("%d/%m/%Y %H:%M") if isinstance(
             value, datetime) else str(value)
@@ -207,10 +209,14 @@ def _zones(data: ReportData) -> list[Row]:
     return data.by_zone
 
 
-def _weekly(data: ReportData) -> list[Row]:
-    for row in data.weekly:
-        row["week"] = int(row["week"]) + 1
-    return _with_change(data.weekly)
+def _trend(data: ReportData) -> list[Row]:
+    step = timedelta(days=data.period.trend_step)
+    for row in data.trend:
+        slot = int(row["slot"])
+        row["slot"] = slot + 1
+        row["slot_start"] = data.period.start + slot * step
+        row["previous_slot_start"] = data.previous.start + slot * step
+    return _with_change(data.trend)
 
 
 def _notices(data: ReportData) -> list[Row]:
@@ -249,10 +255,12 @@ TABLES: tuple[TableSpec, ...] = (
         html_limit=HTML_COMMUNES),
     TableSpec("qpv-zsp", "Quartiers prioritaires (QPV) et zones de sécurité prioritaires (ZSP)",
               (Column("zone", "QPV"), Column("zsp", "En ZSP", "bool"), EVENTS), _zones),
-    TableSpec("tendance", "Tendance par semaine, comparée à la période précédente", (
-        Column("week", "Semaine de la période", "int"), EVENTS, PREVIOUS, CHANGE), _weekly,
-        note="Semaine 1 = les sept premiers jours de chaque période ; la dernière peut être "
-             "incomplète."),
+    TableSpec("tendance", "Tendance, comparée à la période précédente", (
+        Column("slot", "Tranche", "int"), Column("slot_start", "Début", "date"),
+        Column("previous_slot_start", "Début (période précédente)", "date"), EVENTS, PREVIOUS,
+        CHANGE), _trend,
+        note="Par jour pour une période d'un mois au plus, par semaine au-delà (la dernière "
+             "semaine peut être incomplète)."),
     TableSpec("delais-unites", "Délai de prise en charge par unité", (
         *UNIT, TAKEN, P50, P90), lambda d: _minutes(_unit(d.delay_by_unit)),
         note="Du routage vers l'unité à la première prise en charge (ou envoi de patrouille)."),
@@ -363,21 +371,23 @@ def _pair_bars(labels: Sequence[str], current: Sequence[float], previous: Sequen
         return _svg_image(figure, title)
 
 
-def _weekly_chart(rows: list[Row]) -> Markup:
+def _trend_chart(rows: list[Row], daily: bool) -> Markup:
     import matplotlib
 
-    title = "Événements par semaine"
+    title = "Événements par jour" if daily else "Événements par semaine"
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "vigie",
                                 "font.family": "sans-serif", "font.size": 9}):
         figure = _figure(3.0)
         axes = figure.add_subplot()
-        weeks = [r["week"] for r in rows]
-        axes.plot(weeks, [r["previous_events"] for r in rows], color=PREVIOUS_COLOUR,
+        slots = [r["slot"] for r in rows]
+        axes.plot(slots, [r["previous_events"] for r in rows], color=PREVIOUS_COLOUR,
                   marker="o", label="période précédente")
-        axes.plot(weeks, [r["events"] for r in rows], color=CURRENT_COLOUR, marker="o",
+        axes.plot(slots, [r["events"] for r in rows], color=CURRENT_COLOUR, marker="o",
                   label="période")
-        axes.set_xticks(weeks)
-        axes.set_xlabel("semaine de la période")
+        every = max(1, -(-len(slots) // 10))  # at most ten labels
+        axes.set_xticks(slots[::every], [r["slot_start"].strftime("%d/%m")
+                                         for r in rows][::every])
+        axes.set_xlabel("jour de la période" if daily else "semaine commençant le")
         axes.set_ylim(bottom=0)
         axes.set_title(title)
         figure.legend(loc="outside lower center", ncols=2, frameon=False)
@@ -406,7 +416,7 @@ def _delay_chart(rows: list[Row]) -> Markup:
         return _svg_image(figure, title)
 
 
-def build_charts(tables: dict[str, BuiltTable]) -> dict[str, Markup]:
+def build_charts(data: ReportData, tables: dict[str, BuiltTable]) -> dict[str, Markup]:
     """The charts beside their tables (none for an empty table)."""
     charts: dict[str, Markup] = {}
     categories = tables["categories"].rows
@@ -420,7 +430,8 @@ def build_charts(tables: dict[str, BuiltTable]) -> dict[str, Markup]:
             [r["partner_id"] for r in partners], [r["events"] for r in partners],
             [r["previous_events"] for r in partners], "Événements par bailleur")
     if any(r["events"] or r["previous_events"] for r in tables["tendance"].rows):
-        charts["tendance"] = _weekly_chart(tables["tendance"].rows)
+        charts["tendance"] = _trend_chart(tables["tendance"].rows,
+                                          daily=data.period.trend_step == 1)
     if tables["delais-unites"].rows:
         charts["delais-unites"] = _delay_chart(tables["delais-unites"].rows)
     return charts
@@ -467,6 +478,6 @@ def write_report(data: ReportData, out_dir: Path,
         write_csv(path, table)
         written.append(path)
     html = out_dir / "rapport.html"
-    html.write_text(render_html(data, tables, build_charts(tables),
+    html.write_text(render_html(data, tables, build_charts(data, tables),
                                 generated_at or datetime.now(UTC)), encoding="utf-8")
     return WrittenReport(html, tuple(written))

@@ -29,6 +29,8 @@ from psycopg.rows import dict_row
 TIMEZONE = "Europe/Paris"
 #: The residences listed as most affected.
 TOP_RESIDENCES = 20
+#: Periods up to this many days are followed day by day, longer ones week by week.
+DAILY_UP_TO = 31
 #: The table a later migration adds for hotspot notices (issue 14, item 3); read only when
 #: it exists, so that the report works on a store migrated before it.
 NOTICES_TABLE = "prevention_notices"
@@ -50,6 +52,11 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    @property
+    def trend_step(self) -> int:
+        """Days per slot of the trend: a month is read day by day, a quarter week by week."""
+        return 1 if self.days <= DAILY_UP_TO else 7
 
     def previous(self) -> Period:
         """The period of the same number of days just before, for the trend."""
@@ -84,7 +91,7 @@ class ReportData:
     by_unit: list[Row]
     by_commune: list[Row]
     by_zone: list[Row]
-    weekly: list[Row]
+    trend: list[Row]
     delay_by_unit: list[Row]
     delay_by_category: list[Row]
     escalations: list[Row]
@@ -154,15 +161,15 @@ SELECT coalesce(qpv_name, '') AS qpv_name, zsp, count(*) AS events
 FROM report_facts WHERE current GROUP BY qpv_name, zsp
 ORDER BY qpv_name IS NULL, events DESC, qpv_name, zsp"""
 
-#: Week n of the period beside week n of the previous period (day 0 is each one's first).
-_WEEKLY = """
-SELECT w AS week, coalesce(c.events, 0) AS events, coalesce(p.events, 0) AS previous_events
-FROM generate_series(0, (%(days)s - 1) / 7) AS w
-LEFT JOIN (SELECT day / 7 AS w, count(*) AS events FROM report_facts WHERE current
-           GROUP BY 1) c USING (w)
-LEFT JOIN (SELECT day / 7 AS w, count(*) AS events FROM report_facts WHERE NOT current
-           GROUP BY 1) p USING (w)
-ORDER BY w"""
+#: Slot n (a day or a week) of the period beside slot n of the previous period.
+_TREND = """
+SELECT slot, coalesce(c.events, 0) AS events, coalesce(p.events, 0) AS previous_events
+FROM generate_series(0, (%(days)s - 1) / %(step)s) AS slot
+LEFT JOIN (SELECT day / %(step)s AS slot, count(*) AS events FROM report_facts WHERE current
+           GROUP BY 1) c USING (slot)
+LEFT JOIN (SELECT day / %(step)s AS slot, count(*) AS events FROM report_facts
+           WHERE NOT current GROUP BY 1) p USING (slot)
+ORDER BY slot"""
 
 _DELAY = """
 percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM taken_in_charge_at - routed_at))
@@ -215,6 +222,7 @@ def _params(period: Period, filters: Filters) -> dict[str, Any]:
     return {
         "start": start, "end": end, "previous_start": previous.bounds()[0],
         "start_day": period.start, "previous_day": previous.start, "days": period.days,
+        "step": period.trend_step,
         "tz": TIMEZONE, "partners": list(filters.partners), "units": list(filters.units),
         "top": TOP_RESIDENCES,
     }
@@ -252,7 +260,7 @@ def gather(conn: psycopg.Connection[Any], period: Period,
             by_unit=_all(cursor, _BY_UNIT, params),
             by_commune=_all(cursor, _BY_COMMUNE, params),
             by_zone=_all(cursor, _BY_ZONE, params),
-            weekly=_all(cursor, _WEEKLY, params),
+            trend=_all(cursor, _TREND, params),
             delay_by_unit=_all(cursor, _DELAY_BY_UNIT, params),
             delay_by_category=_all(cursor, _DELAY_BY_CATEGORY, params),
             escalations=_all(cursor, _ESCALATIONS, params),

@@ -30,6 +30,8 @@ def test_period_and_its_previous_have_the_same_length() -> None:
     assert quarter.days == 92
     assert quarter.previous() == Period(date(2026, 7, 1), date(2026, 9, 30))
     assert quarter.previous().days == 92
+    assert quarter.trend_step == 7  # a quarter week by week
+    assert Period(date(2026, 11, 1), date(2026, 11, 30)).trend_step == 1  # a month day by day
 
 
 def test_period_bounds_are_paris_midnights_across_dst() -> None:
@@ -74,7 +76,7 @@ def _data(partner: str = "opac-oise") -> ReportData:
         by_commune=[{"insee_code": "60175", "events": 1204, "in_qpv": 600}],
         by_zone=[{"qpv_name": "Rouher", "zsp": True, "events": 600},
                  {"qpv_name": "", "zsp": False, "events": 604}],
-        weekly=[{"week": w, "events": 90 + w, "previous_events": 80} for w in range(14)],
+        trend=[{"slot": w, "events": 90 + w, "previous_events": 80} for w in range(14)],
         delay_by_unit=[{"unit_id": "pn-csp-creil", "taken_in_charge": 300,
                         "p50_seconds": 330.0, "p90_seconds": 1500.0}],
         delay_by_category=[{"category": "DAMAGE", "taken_in_charge": 300,
