@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import PositiveFloat, SecretStr, model_validator
+from pydantic import PositiveFloat, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root when running from a checkout (services/vigie/settings.py -> ../..).
@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     db_port: int = 5433
     db_dir: Path | None = None
+    #: Days the store keeps a fact after the incident occurred: three years, for the
+    #: committee's year-on-year report and one more year to answer for it (storage
+    #: limitation; the reason is in vigie/followup/retention.py). `vigie db purge` applies it.
+    followup_retention_days: PositiveInt = 1096
 
     # Partners (bailleurs) whose topics the workers read; a new partner is a config change.
     partners: list[str] = ["opac-oise", "oise-habitat", "clesence", "sa-hlm-oise"]

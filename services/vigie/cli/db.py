@@ -80,6 +80,45 @@ def migrate() -> None:
     console.print(f"schema revision {current(url)}")
 
 
+@db_app.command()
+def purge(
+    before: str = typer.Option(
+        None, "--before", help="purge facts of incidents that occurred before this day "
+        "(YYYY-MM-DD, Paris time); default: today minus VIGIE_FOLLOWUP_RETENTION_DAYS"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="count, delete nothing"),
+) -> None:
+    """Delete the follow-up facts older than the retention, in one transaction."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    import psycopg
+
+    from vigie.db.local import DatabaseError
+    from vigie.followup.report_queries import TIMEZONE
+    from vigie.followup.retention import cutoff, purge_url
+    from vigie.followup.sink import database_url
+
+    settings = get_settings()
+    today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    try:
+        day = date.fromisoformat(before) if before else cutoff(
+            today, settings.followup_retention_days)
+    except ValueError:
+        raise typer.BadParameter(f"expected YYYY-MM-DD, got {before!r}",
+                                 param_hint="--before") from None
+    if day > today:
+        raise typer.BadParameter(f"{day} is in the future", param_hint="--before")
+    try:
+        done = purge_url(database_url(settings), day, dry_run=dry_run)
+    except (psycopg.Error, DatabaseError) as exc:
+        raise _fail(exc) from exc
+    notices = "" if done.prevention_notices is None else (
+        f", {done.prevention_notices} hotspot notices")
+    verb = "would delete" if dry_run else "deleted"
+    console.print(f"before {day}: {verb} {done.routed_events} incidents, {done.event_acks} "
+                  f"acknowledgements, {done.follow_ups} follow-ups{notices}")
+
+
 def followup(loglevel: str = typer.Option("info", help="log level")) -> None:
     """Run the follow-up sink: Vigie's acks and routed copies into the follow-up store."""
     import logging.config
