@@ -58,9 +58,16 @@ def simulate(
     rate: float = typer.Option(2.0, help="messages per second"),
     seed: int = typer.Option(None, help="random seed (same seed, same feed; default: new)"),
     count: int = typer.Option(0, help="stop after this many messages (0: never)"),
+    history: str = typer.Option(
+        None, "--history", help="instead of a live feed, backfill this much history of the "
+        "sample sites into the follow-up store and run its hotspot passes (e.g. 26w)"),
 ) -> None:
     """Publish a realistic feed from the sample sites (alerts, mistakes, duplicates, updates)."""
     import itertools
+
+    if history is not None:
+        _backfill(history, 26 if seed is None else seed)
+        return
 
     from vigie.kafka.publish import publish_at_rate, publish_reference
     from vigie.reference.sites import load_sample_sites
@@ -82,3 +89,20 @@ def simulate(
     with kafka_failures(settings):
         sent = asyncio.run(main())
     console.print(f"{sent} message(s) publié(s)")
+
+
+def _backfill(span: str, seed: int) -> None:
+    from vigie.followup.sink import database_url
+    from vigie.followup.backfill import backfill
+
+    weeks_text = span.removesuffix("w")
+    if not weeks_text.isdigit() or not 1 <= int(weeks_text) <= 104:
+        raise typer.BadParameter("attendu : un nombre de semaines, par ex. 26w",
+                                 param_hint="--history")
+    settings = get_settings()
+    with kafka_failures(settings):
+        done = asyncio.run(backfill(settings, database_url(settings), int(weeks_text),
+                                    seed=seed))
+    console.print(f"{len(done.routed)} incident(s) et {len(done.acks)} accusé(s) sur "
+                  f"{weeks_text} semaine(s) ; résidences en tension simulées : "
+                  f"{len(done.hotspots)}")

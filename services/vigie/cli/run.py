@@ -20,7 +20,9 @@ from rich.console import Console
 from vigie.broker.local import BrokerError, LocalBroker
 from vigie.broker.secure import SecureBroker
 from vigie.cli.errors import kafka_failures
+from vigie.db import migrate
 from vigie.db.local import DatabaseError, LocalPostgres
+from vigie.followup.sink import database_url
 from vigie.settings import Settings, get_settings
 from vigie.simulation.feed import new_seed
 from vigie.terminal import safe_text
@@ -54,12 +56,32 @@ async def _demo(settings: Settings, rate: float, seed: int, metrics_url: str) ->
         await feed
 
 
+def _history(settings: Settings, weeks: int) -> None:
+    """A newcomer's store is empty: give it half a year, so that the report and the hotspot
+    notices have something to show (``vigie simulate --history``)."""
+    from vigie.followup.store import holds_facts
+    from vigie.followup.backfill import backfill
+
+    url = database_url(settings)
+    if asyncio.run(holds_facts(url)):
+        return
+    with console.status(f"Historique de {weeks} semaines et passes de prévention…"), \
+            kafka_failures(settings):
+        done = asyncio.run(backfill(settings, url, weeks))
+    console.print(f"[green]Historique[/green] : {len(done.routed)} incidents ; avis de "
+                  "prévention sur partner.<bailleur>.prevention.v1 et "
+                  "force.<unité>.prevention.v1 ; `vigie report` pour le bilan")
+
+
 def run(
     rate: float = typer.Option(2.0, help="demo events per second (0: no demo feed)"),
     seed: int = typer.Option(
         None, help="seed of the demo feed (default: a new one each run, so that event ids "
         "do not repeat those the broker already holds)"
     ),
+    history_weeks: int = typer.Option(
+        26, help="weeks of past incidents to backfill into an empty follow-up store, with "
+        "their hotspot notices (0: none)"),
 ) -> None:
     """Start everything locally and show events being routed, live. Ctrl-C stops it all."""
     settings = get_settings()
@@ -79,13 +101,16 @@ def run(
             worker.start(timeout=120)
         console.print(f"[green]Worker[/green] prêt ; métriques : {worker.metrics_url} ; "
                       f"journal : {worker.log_path}")
-        if database is not None:
-            with console.status("Démarrage de PostgreSQL (base de suivi)…"):
+        with console.status("Démarrage de PostgreSQL (base de suivi)…"):
+            if database is not None:
                 database.start()
+            migrate.upgrade(database_url(settings))  # before the sink and the backfill read
         sink.start()
         where = (f"PostgreSQL 127.0.0.1:{database.port}, base vigie, vue event_facts"
                  if database is not None else "VIGIE_DATABASE_URL")
         console.print(f"[green]Suivi[/green] : {where} ; journal : {sink.log_path}")
+        if history_weeks > 0:
+            _history(settings, history_weeks)
         if rate > 0:
             console.print("Flux de démonstration en cours — Ctrl-C pour tout arrêter.")
             with kafka_failures(settings):

@@ -13,7 +13,7 @@ Two triggers, after the convention's experience of the ZSP:
   rate opens a false episode in a given group on a given day with probability below 1e-4;
   daily passes over overlapping windows are strongly correlated, so the false episodes per
   residence, group and year stay below 365 × 1e-4 ≈ 0.04 (docs/followup.md);
-* **repeat** — ``count`` reports of one category within ``repeat.window_days`` (three
+* **repeat** — ``count`` reports of one category within ``repeat.window_days`` (four
   common-area occupations in a week), whatever the history.
 
 An episode opens once, and closes once: when no repeat holds and the rise test is far from

@@ -105,3 +105,11 @@ class FollowUpStore:
                 (self.consumer, topic, partition, offset)
                 for (topic, partition), offset in batch.offsets.items()])
 
+
+
+async def holds_facts(url: str) -> bool:
+    """Whether any incident is stored yet (``vigie run`` backfills a history otherwise)."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cursor = await conn.execute("SELECT EXISTS (SELECT 1 FROM routed_events)")
+        row = await cursor.fetchone()
+    return bool(row and row[0])

@@ -69,13 +69,16 @@ def test_steady_control_residences_never_open_an_episode() -> None:
         assert _episodes(_weekly(rng, range(0, 16), per_week), days=16 * 7) == [], seed
 
 
-def test_three_of_one_category_in_a_week_is_a_repeat_whatever_the_history() -> None:
-    day = START + timedelta(days=3)
-    reports = [(START, "COMMON_AREA_OCCUPATION"), (START + timedelta(days=1),
-               "COMMON_AREA_OCCUPATION"), (day, "COMMON_AREA_OCCUPATION")]
+def test_four_of_one_category_in_a_week_is_a_repeat_whatever_the_history() -> None:
+    assert THRESHOLDS.repeat.count == 4 and THRESHOLDS.repeat.window_days == 7
+    day = START + timedelta(days=5)
+    reports = [(START + timedelta(days=d), "COMMON_AREA_OCCUPATION") for d in (0, 1, 3, 5)]
     found = assess(reports, day, START, THRESHOLDS)
     assert found.repeat and not found.rise and found.baseline_days < 28  # no history yet
     assert next_step(False, found, THRESHOLDS) is NoticeKind.OPEN
     assert found.trigger is HotspotTrigger.REPEAT
-    two = assess(reports[:2], day, START, THRESHOLDS)
-    assert not two.repeat and next_step(False, two, THRESHOLDS) is None
+    three = assess(reports[:3], day, START, THRESHOLDS)
+    assert not three.repeat and next_step(False, three, THRESHOLDS) is None
+    mixed = [(on, "COMMON_AREA_OCCUPATION" if i % 2 else "SQUAT") for i, (on, _) in
+             enumerate(reports)]
+    assert not assess(mixed, day, START, THRESHOLDS).repeat  # one category, not the group
