@@ -11,7 +11,7 @@ app = typer.Typer(
 
 # Sub-applications, one per concern (keep sorted). They import ``app``-free modules only.
 from vigie.cli.broker import broker_app  # noqa: E402
-from vigie.cli.db import db_app, followup  # noqa: E402
+from vigie.cli.db import db_app, followup, hotspots  # noqa: E402
 from vigie.cli.force import ack, tail  # noqa: E402
 from vigie.cli.partner import publish, simulate  # noqa: E402
 from vigie.cli.ref import ref_app  # noqa: E402
@@ -27,6 +27,7 @@ app.add_typer(broker_app, name="broker")
 app.add_typer(db_app, name="db")
 app.command("decode")(decode_command)
 app.command("followup")(followup)
+app.command("hotspots")(hotspots)
 app.command("publish")(publish)
 app.add_typer(ref_app, name="ref")
 app.command("report")(report)

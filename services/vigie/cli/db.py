@@ -131,3 +131,39 @@ def followup(loglevel: str = typer.Option("info", help="log level")) -> None:
     settings = get_settings()
     with kafka_failures(settings):
         asyncio.run(run_sink(settings))
+
+
+def hotspots(
+    day: str = typer.Option(None, "--day", help="day to assess, YYYY-MM-DD (default: yesterday, "
+                            "Paris time)"),
+    since: str = typer.Option(None, "--from", help="first day of a range of passes (backfill)"),
+    thresholds_file: str = typer.Option(None, "--thresholds",
+                                        help="prevention thresholds (JSON); default: Oise's"),
+) -> None:
+    """Run the daily hotspot pass (or one per day of a range) and publish its notices."""
+    from datetime import date, datetime, timedelta
+    from pathlib import Path
+
+    from vigie.cli.errors import kafka_failures
+    from vigie.followup.prevention import LOCAL_TIME, run_passes
+    from vigie.followup.sink import database_url
+    from vigie.reference.prevention import default_thresholds, load_thresholds
+    from vigie.workers.reference_loader import load_reference
+
+    settings = get_settings()
+    last = (date.fromisoformat(day) if day
+            else datetime.now(LOCAL_TIME).date() - timedelta(days=1))
+    first = date.fromisoformat(since) if since else last
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    thresholds = (load_thresholds(Path(thresholds_file)) if thresholds_file
+                  else default_thresholds())
+
+    async def main() -> int:
+        ref = (await load_reference(settings)).snapshot()
+        notices = await run_passes(settings, database_url(settings), days, thresholds, ref)
+        return len(notices)
+
+    with kafka_failures(settings):
+        count = asyncio.run(main())
+    console.print(f"{len(days)} passe(s) ({first} → {last}), {count} avis de prévention "
+                  f"({thresholds.version})")
