@@ -73,8 +73,11 @@ def test_signal_during_a_start_reaches_the_new_worker_and_nothing_more_starts(
     started: list[FakeChild] = []
 
     def popen(*_args: Any, **_kwargs: Any) -> FakeChild:
-        # SIGTERM lands while the worker is being started, before Popen has returned.
-        os.kill(os.getpid(), signal.SIGTERM)
+        # SIGTERM lands while the worker is being started, before Popen has returned. Sent to
+        # the main thread: the supervisor runs single-threaded, but pytest's process may hold
+        # other threads (left by earlier tests) that a process-wide kill() could pick, whose
+        # signal mask is not the one the supervisor sets.
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGTERM)
         started.append(FakeChild(143))
         return started[-1]
 
