@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import record
-from bench.runs import alerts, flood, latency, plain_loops, workers
+from bench.runs import alerts, flood, followup, latency, plain_loops, workers
 from bench.session import PARTNERS, RESULTS, Bench, console
 from bench.tables import print_tables
 from vigie.broker.local import LocalBroker
@@ -54,6 +54,8 @@ RUNS: list[tuple[str, Callable[[Bench], Awaitable[dict[str, Any]]]]] = [
     ("latency", latency.fixed_rate),
     ("alerts", alerts.behind_backlog),
     ("flood", flood.flood),
+    ("followup_sink", followup.sink),
+    ("followup_national", followup.national),
 ]
 
 
@@ -92,9 +94,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--flood-alert-rate", type=float, default=5.0,
                         help="flood run: the well-behaved partner's urgent alerts per second "
                         "(for --alert-seconds)")
+    parser.add_argument("--followup-events", type=int, default=20_000,
+                        help="follow-up sink run: incidents (a routed copy and an ack each)")
+    parser.add_argument("--national-events", type=int, default=1_000_000,
+                        help="follow-up national run: facts over a year")
+    parser.add_argument("--national-sites", type=int, default=20_000,
+                        help="follow-up national run: residences")
     parser.add_argument("--only", help="comma-separated runs: baseline,inproc,worker_1,"
-                        "worker_2,latency,alerts,flood,profile (partial results, no goals "
-                        "table)")
+                        "worker_2,latency,alerts,flood,followup_sink,followup_national,"
+                        "profile (partial results, no goals table)")
     parser.add_argument("--skip-profile", action="store_true")
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
@@ -108,6 +116,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.flood_own_backlog = min(args.flood_own_backlog, 2_000)
         args.window = min(args.window, 20.0)
         args.profile_events = min(args.profile_events, 5_000)
+        args.followup_events = min(args.followup_events, 5_000)
+        args.national_events = min(args.national_events, 100_000)
+        args.national_sites = min(args.national_sites, 2_000)
     try:
         import pyinstrument  # noqa: F401
     except ImportError:

@@ -66,9 +66,11 @@ class _SeekToStored(ConsumerRebalanceListener):
 
 
 class FollowUpSink:
-    def __init__(self, settings: Settings, store: FollowUpStore) -> None:
+    def __init__(self, settings: Settings, store: FollowUpStore,
+                 pattern: str = TOPIC_PATTERN) -> None:
         self.settings = settings
         self.store = store
+        self.pattern = pattern
         self.consumer: AIOKafkaConsumer | None = None
         self.generation = 0
         self.rows_written = 0
@@ -94,7 +96,7 @@ class FollowUpSink:
             auto_offset_reset="earliest", isolation_level="read_committed",
             metadata_max_age_ms=30_000, max_partition_fetch_bytes=1 << 20,
         )
-        self.consumer.subscribe(pattern=TOPIC_PATTERN, listener=_SeekToStored(self))
+        self.consumer.subscribe(pattern=self.pattern, listener=_SeekToStored(self))
         await self.consumer.start()
         try:
             while not self._stopping.is_set():
