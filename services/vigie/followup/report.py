@@ -395,10 +395,9 @@ def _trend_chart(rows: list[Row], daily: bool) -> Markup:
         return _svg_image(figure, title)
 
 
-def _delay_chart(rows: list[Row]) -> Markup:
+def _delay_chart(rows: list[Row], title: str) -> Markup:
     import matplotlib
 
-    title = "Délai de prise en charge par unité (minutes)"
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "vigie",
                                 "font.family": "sans-serif", "font.size": 9}):
         figure = _figure(max(2.0, 0.32 * len(rows) + 1.0))
@@ -416,6 +415,17 @@ def _delay_chart(rows: list[Row]) -> Markup:
         return _svg_image(figure, title)
 
 
+#: Bars per chart at most: the table beside it lists every row; a chart of hundreds of units
+#: (a national deployment) is unreadable and takes seconds to draw.
+CHART_ROWS = 25
+
+
+def _first(rows: list[Row], title: str) -> tuple[list[Row], str]:
+    if len(rows) <= CHART_ROWS:
+        return rows, title
+    return rows[:CHART_ROWS], f"{title} ({CHART_ROWS} premiers sur {len(rows)})"
+
+
 def build_charts(data: ReportData, tables: dict[str, BuiltTable]) -> dict[str, Markup]:
     """The charts beside their tables (none for an empty table)."""
     charts: dict[str, Markup] = {}
@@ -424,16 +434,20 @@ def build_charts(data: ReportData, tables: dict[str, BuiltTable]) -> dict[str, M
         charts["categories"] = _pair_bars(
             [r["category_label"] for r in categories], [r["events"] for r in categories],
             [r["previous_events"] for r in categories], "Événements par catégorie")
-    partners = tables["bailleurs"].rows
+    partners, title = _first(tables["bailleurs"].rows, "Événements par bailleur")
     if partners:
         charts["bailleurs"] = _pair_bars(
             [r["partner_id"] for r in partners], [r["events"] for r in partners],
-            [r["previous_events"] for r in partners], "Événements par bailleur")
+            [r["previous_events"] for r in partners], title)
     if any(r["events"] or r["previous_events"] for r in tables["tendance"].rows):
         charts["tendance"] = _trend_chart(tables["tendance"].rows,
                                           daily=data.period.trend_step == 1)
     if tables["delais-unites"].rows:
-        charts["delais-unites"] = _delay_chart(tables["delais-unites"].rows)
+        # The slowest first: the units the committee must talk about.
+        slowest = sorted(tables["delais-unites"].rows,
+                         key=lambda r: -(r.get("p90_minutes") or 0.0))
+        units, title = _first(slowest, "Délai de prise en charge par unité (minutes)")
+        charts["delais-unites"] = _delay_chart(units, title)
     return charts
 
 
