@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 BINARY = shutil.which("docker-compose")
 
-EXPECTED_SERVICES = {"kafka", "topics", "worker", "simulate", "prometheus", "grafana"}
+EXPECTED_SERVICES = {"kafka", "topics", "worker", "simulate", "postgres", "followup",
+                     "prometheus", "grafana"}
 
 pytestmark = pytest.mark.skipif(
     BINARY is None, reason="docker-compose not installed (make test installs it)"
@@ -104,7 +105,17 @@ def test_worker_metrics_open_to_prometheus(services: dict[str, str]) -> None:
     assert "VIGIE_METRICS_HOST: 0.0.0.0" in services["worker"]
 
 
-@pytest.mark.parametrize("name", ["topics", "worker", "simulate"])
+def test_followup_sink_writes_to_the_compose_postgres(services: dict[str, str]) -> None:
+    """The sink waits for a healthy PostgreSQL and the topics; Grafana reads the same store
+    (deploy/grafana/provisioning/datasources/postgres.yml takes its host from here)."""
+    assert "VIGIE_DATABASE_URL: postgresql://vigie:" in services["followup"]
+    assert "@postgres:5432/vigie" in services["followup"]
+    assert "condition: service_healthy" in services["followup"]
+    assert "VIGIE_GRAFANA_DB_HOST: postgres:5432" in services["grafana"]
+    assert "image: postgres:15" in services["postgres"]
+
+
+@pytest.mark.parametrize("name", ["topics", "worker", "simulate", "followup"])
 def test_vigie_services_reach_the_broker(services: dict[str, str], name: str) -> None:
     assert "VIGIE_BOOTSTRAP_SERVERS: kafka:9092" in services[name]
     assert "dockerfile: Dockerfile" in services[name]

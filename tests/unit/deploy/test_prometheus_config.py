@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parents[3]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
 RULES = PROMETHEUS_DIR / "rules" / "vigie.rules.yml"
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
+#: The data sources deploy/grafana/provisioning/datasources/ provides, by uid.
+DATASOURCES = {"vigie-prometheus": "prometheus", "vigie-postgres": "grafana-postgresql-datasource"}
 PROMTOOL = shutil.which("promtool")
 
 needs_promtool = pytest.mark.skipif(
@@ -62,6 +64,9 @@ def test_expected_alerts_declared() -> None:
 
 @pytest.mark.parametrize("name", ["operations", "urgent-alerts", "partnership"])
 def test_dashboards_are_provisionable(name: str) -> None:
+    """PromQL targets on the Prometheus data source; SQL ones (the partnership history,
+    run against a real PostgreSQL in tests/integration/test_grafana_sql.py) on the
+    follow-up store's, reading the ``event_facts`` view."""
     dashboard = json.loads((DASHBOARDS / f"{name}.json").read_text())
     assert dashboard["uid"].startswith("vigie-")
     ids = [panel["id"] for panel in dashboard["panels"]]
@@ -69,5 +74,26 @@ def test_dashboards_are_provisionable(name: str) -> None:
     for panel in dashboard["panels"]:
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:
-            assert target["datasource"]["uid"] == "vigie-prometheus"
-            assert "vigie_" in target["expr"] or "up{" in target["expr"]
+            uid = target["datasource"]["uid"]
+            assert uid == panel["datasource"]["uid"] in DATASOURCES, panel["title"]
+            if uid == "vigie-prometheus":
+                assert "vigie_" in target["expr"] or "up{" in target["expr"]
+            else:
+                assert "expr" not in target and "event_facts" in target["rawSql"]
+                assert target["format"] in ("time_series", "table")
+
+
+def test_datasources_are_provisioned() -> None:
+    """Every data source the dashboards name is provisioned with that uid and type; the
+    PostgreSQL one takes its host and login from the environment, never from the file."""
+    yaml = pytest.importorskip("yaml")
+    found = {}
+    for path in sorted((ROOT / "deploy" / "grafana" / "provisioning" / "datasources")
+                       .glob("*.yml")):
+        for source in yaml.safe_load(path.read_text())["datasources"]:
+            found[source["uid"]] = source
+    assert {uid: s["type"] for uid, s in found.items()} == DATASOURCES
+    postgres = found["vigie-postgres"]
+    assert postgres["url"] == "${VIGIE_GRAFANA_DB_HOST}"
+    assert postgres["secureJsonData"]["password"] == "${VIGIE_GRAFANA_DB_PASSWORD}"
+    assert postgres["jsonData"]["database"] == "vigie"
