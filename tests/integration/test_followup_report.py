@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from tests.integration.debian_tools import debian_command
 from tests.integration.kafka_tools import consume, produce, run
 from tests.integration.pg_tools import fact, scratch_database, write
 from vigie.clients.force import status_record
@@ -62,14 +63,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 def _chromium() -> str:
-    found = shutil.which("chromium")
-    if found is None and os.geteuid() == 0:
-        subprocess.run([str(ROOT / "scripts" / "ensure-debian-packages.sh"), "chromium"],
-                       check=False, timeout=900)
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip("Debian's chromium is not installed and cannot be here (needs root and "
-                    "apt-get: apt-get install chromium)")
+    found = debian_command("chromium", "chromium")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:

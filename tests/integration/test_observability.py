@@ -11,9 +11,7 @@ panel silently empty or an alert that can never fire.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import time
 import urllib.parse
@@ -26,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.debian_tools import debian_command
 from tests.integration.kafka_tools import free_port, produce, run
 from vigie.kafka.admin import ensure_topics
 from vigie.kafka.publish import publish_reference
@@ -46,15 +45,7 @@ METRIC_NAME = re.compile(r"\b(vigie_[a-zA-Z0-9_]+|up)\b(?!\s*\()")
 
 
 def _prometheus_binary() -> str:
-    found = shutil.which("prometheus")
-    if found is None and os.geteuid() == 0:
-        subprocess.run([str(ROOT / "scripts" / "ensure-debian-packages.sh"), "prometheus"],
-                       check=False, timeout=600)
-        found = shutil.which("prometheus")
-    if found is None:
-        pytest.skip("Prometheus not installed and not installable here (needs root and apt-get: "
-                    "apt-get install prometheus)")
-    return found
+    return debian_command("prometheus", "prometheus")
 
 
 class Prometheus:
