@@ -59,8 +59,8 @@ async def _demo(settings: Settings, rate: float, seed: int, metrics_url: str) ->
 def _history(settings: Settings, weeks: int) -> None:
     """A newcomer's store is empty: give it half a year, so that the report and the hotspot
     notices have something to show (``vigie simulate --history``)."""
-    from vigie.followup.store import holds_facts
     from vigie.followup.backfill import backfill
+    from vigie.followup.store import holds_facts
 
     url = database_url(settings)
     if asyncio.run(holds_facts(url)):
