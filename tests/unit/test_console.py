@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from tests.unit.hostile_text import (
+from tests.factories import acknowledgement, routing_decision
+from tests.hostile_text import (
     HOSTILE,
     assert_shown_not_interpreted,
+    hostile_routed_event,
     is_red,
     printed,
-    routed_event,
     terminal,
 )
 from vigie.console import BusView
 from vigie.contracts.enums import AckStatus, Lane
-from vigie.contracts.models import Acknowledgement
 
 
 def hostile_view(lane: Lane) -> BusView:
-    routed = routed_event()
     view = BusView()
-    view.on_routed(routed.model_copy(update={
-        "unit_id": HOSTILE,
-        "decision": routed.decision.model_copy(update={"lane": lane}),
-    }))
-    view.on_ack(Acknowledgement(
-        ack_id="c0ffee00-1234-4abc-8def-0123456789ab", partner_id=HOSTILE, event_id=HOSTILE,
-        status=AckStatus.REJECTED, issued_at=datetime(2025, 3, 14, 22, tzinfo=UTC),
-        reason_code=HOSTILE,
-    ))
+    view.on_routed(hostile_routed_event(unit_id=HOSTILE, decision=routing_decision(lane=lane)))
+    view.on_ack(acknowledgement(partner_id=HOSTILE, event_id=HOSTILE, status=AckStatus.REJECTED,
+                                reason_code=HOSTILE, source=None))
     return view
 
 
@@ -50,14 +41,11 @@ def test_an_alert_row_is_red_by_vigies_choice_and_still_text() -> None:
 
 
 def test_diversions_are_shown_by_rule() -> None:
-    routed = routed_event()
+    routed = hostile_routed_event()
     view = BusView()
-    diverted = routed.model_copy(update={
-        "unit_id": "gn-corg-oise",
-        "decision": routed.decision.model_copy(update={
-            "lane": Lane.ALERT, "units": ["gn-corg-oise"], "routing_rule": "OUTSIDE_HOURS",
-            "competent_unit_id": "gn-bt-meru"}),
-    })
+    diverted = hostile_routed_event(unit_id="gn-corg-oise", decision=routing_decision(
+        lane=Lane.ALERT, units=["gn-corg-oise"], routing_rule="OUTSIDE_HOURS",
+        competent_unit_id="gn-bt-meru"))
     view.on_routed(diverted)
     view.on_routed(diverted)
     view.on_routed(routed)  # not diverted

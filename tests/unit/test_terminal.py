@@ -7,7 +7,7 @@ import json
 import pytest
 from rich.text import Text
 
-from tests.unit.hostile_text import (
+from tests.hostile_text import (
     FORBIDDEN,
     HOSTILE,
     assert_shown_not_interpreted,

@@ -2,7 +2,7 @@
 
 Each vector is ``<name>.bin`` (exact wire bytes) + ``<name>.json`` (what it decodes to, with
 the writer version). They pin the wire format: a change in framing, fingerprints, field order
-or mapping shows up as a byte difference in ``tests/unit/contracts/test_vectors.py``.
+or mapping shows up as a byte difference in ``tests/unit/contracts/test_codec.py``.
 Regenerate only for an intended contract change, and review the diff.
 
 Everything is fixed (UUIDs, instants) so regeneration is byte-for-byte deterministic.

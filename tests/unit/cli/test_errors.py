@@ -7,7 +7,7 @@ from aiokafka.errors import TopicAuthorizationFailedError
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tests.unit.hostile_text import (
+from tests.hostile_text import (
     HOSTILE,
     assert_shown_not_interpreted,
     plain,

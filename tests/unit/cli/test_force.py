@@ -8,13 +8,14 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tests.unit.hostile_text import (
+from tests.factories import routing_decision
+from tests.hostile_text import (
     HOSTILE,
     assert_shown_not_interpreted,
+    hostile_routed_event,
     is_red,
     plain,
     printed,
-    routed_event,
     styles_of,
     terminal,
 )
@@ -27,7 +28,7 @@ from vigie.settings import Settings
 
 
 def test_tail_rendering_shows_a_hostile_event_as_text() -> None:
-    routed = routed_event()
+    routed = hostile_routed_event()
     console = terminal()
     rendered = render_routed(routed)
     console.print(rendered)
@@ -40,10 +41,7 @@ def test_tail_rendering_shows_a_hostile_event_as_text() -> None:
 
 
 def test_an_incident_shows_no_red_at_all() -> None:
-    routed = routed_event()
-    routed = routed.model_copy(
-        update={"decision": routed.decision.model_copy(update={"lane": Lane.INCIDENT})}
-    )
+    routed = hostile_routed_event(decision=routing_decision(lane=Lane.INCIDENT))
     console = terminal()
     rendered = render_routed(routed)
     console.print(rendered)
@@ -53,7 +51,7 @@ def test_an_incident_shows_no_red_at_all() -> None:
 
 def test_description_lines_stay_indented_under_the_header() -> None:
     forged = "vrai texte\r\n12:00:00 ALERTE FIRE NEW — Creil\récrasé"
-    lines = plain_lines(render_routed(routed_event(forged)))
+    lines = plain_lines(render_routed(hostile_routed_event(forged)))
     assert lines[1:] == ["    vrai texte", "    12:00:00 ALERTE FIRE NEW — Creil\\récrasé"]
 
 
@@ -71,7 +69,7 @@ def fed_tail(monkeypatch: pytest.MonkeyPatch) -> Console:
         settings: Settings, unit_id: str, *, from_beginning: bool = False
     ) -> AsyncIterator[RoutedEvent]:
         for _ in range(2):
-            yield routed_event()
+            yield hostile_routed_event()
 
     console = terminal()
     monkeypatch.setattr("vigie.kafka.follow.follow_unit", follow_unit)
@@ -107,10 +105,9 @@ def test_vigie_ack_echoes_the_ids_as_text(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_a_diverted_event_names_the_competent_unit_and_the_rule() -> None:
-    routed = routed_event("x")
-    diverted = routed.model_copy(update={"unit_id": "gn-corg-oise", "decision":
-        routed.decision.model_copy(update={"routing_rule": "OUTSIDE_HOURS",
-                                            "competent_unit_id": "gn-bt-meru"})})
+    routed = hostile_routed_event("x")
+    diverted = hostile_routed_event("x", unit_id="gn-corg-oise", decision=routing_decision(
+        routing_rule="OUTSIDE_HOURS", competent_unit_id="gn-bt-meru"))
     [header] = plain_lines(render_routed(diverted))[:1]
     assert " — zone gn-bt-meru (OUTSIDE_HOURS) — " in header
     assert "zone" not in plain_lines(render_routed(routed))[0]

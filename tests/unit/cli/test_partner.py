@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tests.unit.contracts.conftest import make_event
-from tests.unit.hostile_text import HOSTILE, assert_shown_not_interpreted, printed, terminal
+from tests.factories import acknowledgement, partner_event
+from tests.hostile_text import HOSTILE, assert_shown_not_interpreted, printed, terminal
 from vigie.cli import app
 from vigie.cli import partner as partner_cli
 from vigie.contracts.enums import AckStatus
@@ -21,8 +20,8 @@ from vigie.settings import Settings
 
 @pytest.fixture
 def events_file(tmp_path: Path) -> Path:
-    event = make_event(event_id=HOSTILE, description=HOSTILE, incident_id=HOSTILE,
-                       source_system=HOSTILE, site_id=HOSTILE)
+    event = partner_event(event_id=HOSTILE, description=HOSTILE, incident_id=HOSTILE,
+                          source_system=HOSTILE, site_id=HOSTILE)
     path = tmp_path / "events.json"
     path.write_text(event.model_dump_json(), encoding="utf-8")
     return path
@@ -48,10 +47,9 @@ def test_publish_echoes_acknowledgements_as_text(
     async def publish_and_wait(
         settings: Settings, events: list[PartnerEvent], timeout: float
     ) -> dict[str, list[Acknowledgement]]:
-        return {e.event_id: [Acknowledgement(
-            ack_id="c0ffee00-1234-4abc-8def-0123456789ab", partner_id="oise-habitat",
-            event_id=e.event_id, status=AckStatus.ROUTED, units=[HOSTILE],
-            issued_at=datetime(2025, 3, 14, 22, tzinfo=UTC), reason_message=HOSTILE,
+        return {e.event_id: [acknowledgement(
+            event_id=e.event_id, status=AckStatus.ROUTED, units=[HOSTILE], reason_code=None,
+            reason_message=HOSTILE, source=None,
         )] for e in events}
 
     console = terminal()

@@ -1,18 +1,40 @@
-"""Codec: round trips, schema resolution in both directions, every rejection path."""
+"""Codec: round trips, schema resolution in both directions, every rejection path, the golden
+vectors (exact bytes <-> JSON, both ways, plus an Apache-avro-written message), and hostile
+input: nothing but DecodeError leaves ``decode``; validation never raises.
+
+The fuzzing is exhaustive where it is cheap (every truncation and every single-bit flip of
+every golden vector), property-based (hypothesis) elsewhere. The number of inputs tried is
+counted in ``FUZZ_COUNTS`` and printed at the end of the run ("contracts fuzz: N inputs
+tried").
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
+import math
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 
 import fastavro
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from tests.factories import (
+    EVENT_ID,
+    NOW,
+    SECRET,
+    acknowledgement,
+    dead_letter,
+    partner_event,
+    samples,
+)
 from vigie.contracts import codec as codec_module
 from vigie.contracts.codec import (
     DEFAULT_MAX_BYTES,
@@ -21,14 +43,31 @@ from vigie.contracts.codec import (
     codec_for,
     decode,
     encode,
+    is_uuid,
     recover_event_id,
 )
-from vigie.contracts.enums import Category, ReporterRole
-from vigie.contracts.models import Acknowledgement, DeadLetter, PartnerEvent, StatusUpdate
+from vigie.contracts.enums import Category, MessageType, ReporterRole
+from vigie.contracts.mapping import to_jsonable
+from vigie.contracts.models import (
+    Address,
+    Coordinates,
+    DeadLetter,
+    Location,
+    PartnerEvent,
+    StatusUpdate,
+)
 from vigie.contracts.reasons import ReasonCode
-from vigie.contracts.schemas import SchemaRegistry, default_schema_dir, get_registry
+from vigie.contracts.schemas import (
+    MODEL_OF_MESSAGE,
+    SchemaRegistry,
+    default_schema_dir,
+    get_registry,
+)
+from vigie.contracts.validation import validate_event
 
-from .conftest import EVENT_ID, SECRET, make_event, samples
+from .conftest import FUZZ_COUNTS
+
+VECTORS = Path(__file__).resolve().parents[2] / "vectors"
 
 
 def _reason(data: bytes, model_type: type[BaseModel] = PartnerEvent, **kw: int) -> DecodeError:
@@ -160,7 +199,7 @@ def test_unknown_fingerprint(event: PartnerEvent) -> None:
 
 
 def test_fingerprint_of_another_message_is_unknown_for_this_one() -> None:
-    ack = next(m for m in samples() if isinstance(m, Acknowledgement))
+    ack = acknowledgement()
     assert _reason(encode(ack), PartnerEvent).reason is ReasonCode.UNKNOWN_SCHEMA
 
 
@@ -263,12 +302,12 @@ def test_recover_event_id_refuses_non_uuid_and_other_messages(event: PartnerEven
     assert recover_event_id(encode(not_uuid)) is None
     short = event.model_copy(update={"event_id": "abc"})
     assert recover_event_id(encode(short)) is None
-    ack = next(m for m in samples() if isinstance(m, Acknowledgement))
+    ack = acknowledgement()
     assert recover_event_id(encode(ack)) is None  # its first field is ack_id, not event_id
 
 
 def test_dead_letter_keeps_arbitrary_bytes() -> None:
-    dl = next(m for m in samples() if isinstance(m, DeadLetter))
+    dl = dead_letter()
     assert decode(encode(dl), DeadLetter).payload == bytes(range(256))
 
 
@@ -281,4 +320,218 @@ def test_event_with_all_optional_fields_empty() -> None:
         category=Category.OTHER,
     )
     assert decode(encode(minimal), PartnerEvent) == minimal
-    assert make_event() != minimal
+    assert partner_event() != minimal
+
+
+# --- golden vectors ------------------------------------------------------------------------
+
+NAMES = sorted(p.stem for p in VECTORS.glob("*.bin"))
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("vigie_vectors_generate", VECTORS / "generate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_required_vectors_exist() -> None:
+    required = {
+        "partner_event_v1",
+        "partner_event_v2",
+        "partner_event_v1_apache",
+        "acknowledgement_v1",
+        "routed_event_v1",
+        "routed_event_v2",
+        "acknowledgement_v2",
+        "dead_letter_v1",
+    }
+    assert required <= set(NAMES)
+    for name in NAMES:
+        assert (VECTORS / f"{name}.json").is_file()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_vector_decodes_to_json_and_re_encodes_byte_for_byte(name: str) -> None:
+    data = (VECTORS / f"{name}.bin").read_bytes()
+    expected = json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
+    codec = codec_for(MODEL_OF_MESSAGE[expected["message"]])
+    model = codec.decode(data)
+    assert to_jsonable(model) == expected["value"]
+    writer = get_registry().version(expected["message"], expected["writer_version"])
+    assert data[2:10] == writer.fingerprint
+    assert codec.encode(model, version=expected["writer_version"]) == data
+
+
+def test_generator_is_deterministic_and_files_are_current() -> None:
+    generator = _generator()
+    for name, (data, _version) in generator.vectors().items():
+        assert (VECTORS / f"{name}.bin").read_bytes() == data, f"{name}: regenerate vectors"
+
+
+def test_apache_avro_vector_is_read_by_our_decoder() -> None:
+    data = (VECTORS / "partner_event_v1_apache.bin").read_bytes()
+    model = decode(data, PartnerEvent)
+    assert model.partner_id == "picardie-habitat"
+    assert model.location is not None and model.location.address is not None
+    assert model.location.address.insee_code == "60175"
+    assert model.sent_at.isoformat() == "2025-06-02T08:15:30.125000+00:00"
+
+
+# --- fuzz: hostile input -----------------------------------------------------------------
+
+SAMPLE = encode(partner_event())
+FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False)
+PARTNER_HEADERS = [b"\xc3\x01" + v.fingerprint for v in get_registry().versions("partner_event")]
+
+
+def _vectors() -> list[tuple[bytes, type[BaseModel]]]:
+    out = []
+    for path in sorted(VECTORS.glob("*.bin")):
+        message = path.stem.split("_v")[0]
+        out.append((path.read_bytes(), MODEL_OF_MESSAGE[message]))
+    return out
+
+
+def _try(data: bytes, model_type: type[BaseModel], kind: str) -> BaseModel | None:
+    """Decode; only DecodeError may escape, and its detail never quotes the payload."""
+    FUZZ_COUNTS[kind] += 1
+    recover_event_id(data)  # must never raise either
+    try:
+        model = decode(data, model_type)
+    except DecodeError as exc:
+        assert isinstance(exc.reason, ReasonCode)
+        assert SECRET not in exc.detail and len(exc.detail) < 200
+        return None
+    if isinstance(model, PartnerEvent):
+        _validate(model)
+    return model
+
+
+def _validate(event: PartnerEvent) -> None:
+    FUZZ_COUNTS["validate"] += 1
+    issues = validate_event(event, topic_partner_id="oise-habitat", now=NOW)
+    for issue in issues:
+        assert SECRET not in issue.message_fr
+
+
+def test_every_truncation_of_every_vector() -> None:
+    for data, model_type in _vectors():
+        for cut in range(len(data)):
+            assert _try(data[:cut], model_type, "truncation") is None
+
+
+def test_every_single_bit_flip_of_every_vector() -> None:
+    for data, model_type in _vectors():
+        for i in range(len(data) * 8):
+            flipped = bytearray(data)
+            flipped[i // 8] ^= 1 << (i % 8)
+            _try(bytes(flipped), model_type, "bit_flip")
+
+
+@settings(FAST, max_examples=2500)
+@given(st.binary(max_size=512))
+def test_random_bytes(data: bytes) -> None:
+    _try(data, PartnerEvent, "random_bytes")
+
+
+@settings(FAST, max_examples=3000)
+@given(st.sampled_from(PARTNER_HEADERS), st.binary(max_size=400))
+def test_random_bodies_behind_a_valid_header(header: bytes, body: bytes) -> None:
+    _try(header + body, PartnerEvent, "random_body")
+
+
+@settings(FAST, max_examples=2000)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(SAMPLE) - 1), st.integers(1, 255)), min_size=1, max_size=8
+    ),
+    st.integers(-4, len(SAMPLE)),
+)
+def test_multi_byte_corruption_and_cuts(edits: list[tuple[int, int]], cut: int) -> None:
+    data = bytearray(SAMPLE)
+    for pos, xor in edits:
+        if pos >= 10:  # keep the header: exercise the Avro reader, not the marker check
+            data[pos] ^= xor
+    raw = bytes(data)
+    raw = raw[:cut] if cut >= 0 else raw + bytes(-cut)
+    _try(raw, PartnerEvent, "corruption")
+
+
+_text = st.text(max_size=3000)
+_floats = st.floats(allow_nan=True, allow_infinity=True)
+
+
+@settings(FAST, max_examples=1500)
+@given(
+    event_id=st.one_of(st.uuids().map(str), st.text(max_size=60)),
+    partner_id=st.text(max_size=80),
+    description=st.one_of(st.none(), _text),
+    street=st.one_of(st.none(), _text),
+    insee=st.one_of(st.none(), st.text(max_size=8)),
+    postcode=st.one_of(st.none(), st.text(max_size=8)),
+    lat=_floats,
+    lon=_floats,
+    references=st.lists(st.text(max_size=40), max_size=30),
+    message_type=st.sampled_from(MessageType),
+    category=st.sampled_from(Category),
+    role=st.one_of(st.none(), st.sampled_from(ReporterRole)),
+    sent_ms=st.integers(-(2**40), 2**45),
+    occurred_ms=st.integers(-(2**40), 2**45),
+)
+def test_oversized_and_odd_fields_round_trip_and_validate(
+    event_id: str,
+    partner_id: str,
+    description: str | None,
+    street: str | None,
+    insee: str | None,
+    postcode: str | None,
+    lat: float,
+    lon: float,
+    references: list[str],
+    message_type: MessageType,
+    category: Category,
+    role: ReporterRole | None,
+    sent_ms: int,
+    occurred_ms: int,
+) -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    event = partner_event(
+        event_id=event_id,
+        partner_id=partner_id,
+        description=description,
+        sent_at=epoch + timedelta(milliseconds=sent_ms),
+        occurred_at=epoch + timedelta(milliseconds=occurred_ms),
+        location=Location(
+            coordinates=Coordinates(lat=lat, lon=lon),
+            address=Address(street=street, insee_code=insee, postcode=postcode),
+        ),
+        references=references,
+        message_type=message_type,
+        category=category,
+        reporter_role=role,
+    )
+    data = encode(event)
+    back = _try(data, PartnerEvent, "generated_event")
+    if len(data) <= codec_for(PartnerEvent).max_bytes:
+        assert isinstance(back, PartnerEvent)
+        assert back.description == description and back.references == references
+        assert back.location is not None and back.location.coordinates is not None
+        same_lat = back.location.coordinates.lat
+        assert same_lat == lat or (math.isnan(same_lat) and math.isnan(lat))
+        assert recover_event_id(data) == (event_id if is_uuid(event_id) else None)
+    else:
+        assert back is None
+
+
+def test_zz_fuzz_volume_is_meaningful() -> None:
+    """Runs last in this module: proves the fuzzing above really ran (figures for reports)."""
+    assert FUZZ_COUNTS["truncation"] > 1500
+    assert FUZZ_COUNTS["bit_flip"] > 10000
+    assert FUZZ_COUNTS["random_bytes"] >= 2000
+    assert FUZZ_COUNTS["random_body"] >= 2500
+    assert FUZZ_COUNTS["corruption"] >= 1500
+    assert FUZZ_COUNTS["generated_event"] >= 1000
+    assert FUZZ_COUNTS["validate"] > 1000
+    print(f"fuzz inputs tried: {sum(FUZZ_COUNTS.values())} {dict(FUZZ_COUNTS)}")

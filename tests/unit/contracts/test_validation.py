@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.factories import EVENT_ID, NOW, SECRET, partner_event, status_update
 from vigie.contracts.enums import Force, ForceStatus, MessageType
 from vigie.contracts.models import (
     DESCRIPTION_MAX_CHARS,
@@ -18,8 +19,6 @@ from vigie.contracts.models import (
 )
 from vigie.contracts.reasons import ReasonCode
 from vigie.contracts.validation import Issue, validate_event, validate_status_update
-
-from .conftest import EVENT_ID, NOW, SECRET, make_event
 
 OTHER_ID = "0b9e1f7a-3c2d-4e5f-8a9b-0c1d2e3f4a5b"
 
@@ -43,7 +42,7 @@ def test_valid_event_has_no_issue(event: PartnerEvent) -> None:
 
 def test_event_id_must_be_a_uuid() -> None:
     for bad in ["", "123", "3f2b8c1e5d4a4e6b9c7d1a2b3c4d5e6f", "{" + EVENT_ID + "}", "é" * 36]:
-        assert _reasons(_check(make_event(event_id=bad))) == [
+        assert _reasons(_check(partner_event(event_id=bad))) == [
             (ReasonCode.INVALID_EVENT_ID, "event_id")
         ]
 
@@ -55,15 +54,15 @@ def test_sender_must_match_topic(event: PartnerEvent) -> None:
 
 
 def test_malformed_partner_id_without_topic() -> None:
-    assert _reasons(_check(make_event(partner_id="Oise Habitat"), partner=None)) == [
+    assert _reasons(_check(partner_event(partner_id="Oise Habitat"), partner=None)) == [
         (ReasonCode.INVALID_IDENTIFIER, "partner_id")
     ]
 
 
 def test_future_timestamps_beyond_tolerance() -> None:
-    within = make_event(sent_at=NOW + timedelta(minutes=4), occurred_at=NOW)
+    within = partner_event(sent_at=NOW + timedelta(minutes=4), occurred_at=NOW)
     assert _check(within) == []
-    beyond = make_event(sent_at=NOW + timedelta(minutes=6), occurred_at=NOW + timedelta(hours=1))
+    beyond = partner_event(sent_at=NOW + timedelta(minutes=6), occurred_at=NOW + timedelta(hours=1))
     assert _reasons(_check(beyond)) == [
         (ReasonCode.FUTURE_TIMESTAMP, "sent_at"),
         (ReasonCode.FUTURE_TIMESTAMP, "occurred_at"),
@@ -76,7 +75,7 @@ def test_future_timestamps_beyond_tolerance() -> None:
 
 
 def test_occurred_after_sent_and_expiry_before_occurrence() -> None:
-    event = make_event(
+    event = partner_event(
         sent_at=NOW - timedelta(hours=1),
         occurred_at=NOW - timedelta(minutes=30),
         expires_at=NOW - timedelta(hours=2),
@@ -98,7 +97,7 @@ def test_occurred_after_sent_and_expiry_before_occurrence() -> None:
     ],
 )
 def test_coordinates(lat: float, lon: float, fields: list[str]) -> None:
-    event = make_event(location=Location(coordinates=Coordinates(lat=lat, lon=lon)))
+    event = partner_event(location=Location(coordinates=Coordinates(lat=lat, lon=lon)))
     assert _reasons(_check(event)) == [(ReasonCode.INVALID_COORDINATES, f) for f in fields]
 
 
@@ -115,21 +114,21 @@ def test_coordinates(lat: float, lon: float, fields: list[str]) -> None:
     ],
 )
 def test_insee_format(insee: str, ok: bool) -> None:
-    event = make_event(location=Location(address=Address(insee_code=insee)))
+    event = partner_event(location=Location(address=Address(insee_code=insee)))
     expected = [] if ok else [(ReasonCode.INVALID_INSEE, "location.address.insee_code")]
     assert _reasons(_check(event)) == expected
 
 
 @pytest.mark.parametrize(("postcode", "ok"), [("60000", True), ("6000", False), ("6O000", False)])
 def test_postcode_format(postcode: str, ok: bool) -> None:
-    event = make_event(location=Location(address=Address(postcode=postcode)))
+    event = partner_event(location=Location(address=Address(postcode=postcode)))
     expected = [] if ok else [(ReasonCode.INVALID_POSTCODE, "location.address.postcode")]
     assert _reasons(_check(event)) == expected
 
 
 def test_text_bounds() -> None:
-    assert _check(make_event(description="a" * DESCRIPTION_MAX_CHARS)) == []
-    event = make_event(
+    assert _check(partner_event(description="a" * DESCRIPTION_MAX_CHARS)) == []
+    event = partner_event(
         description=SECRET * 200,
         site_id="s" * 201,
         location=Location(address=Address(street="r" * 500)),
@@ -142,15 +141,15 @@ def test_text_bounds() -> None:
 
 
 def test_references_rules() -> None:
-    assert _reasons(_check(make_event(references=[OTHER_ID]))) == [
+    assert _reasons(_check(partner_event(references=[OTHER_ID]))) == [
         (ReasonCode.UNEXPECTED_REFERENCES, "references")
     ]
     for kind in (MessageType.UPDATE, MessageType.CANCEL):
-        assert _reasons(_check(make_event(message_type=kind))) == [
+        assert _reasons(_check(partner_event(message_type=kind))) == [
             (ReasonCode.MISSING_REFERENCES, "references")
         ]
-        assert _check(make_event(message_type=kind, references=[OTHER_ID])) == []
-        bad = make_event(message_type=kind, references=[OTHER_ID, "nope", EVENT_ID])
+        assert _check(partner_event(message_type=kind, references=[OTHER_ID])) == []
+        bad = partner_event(message_type=kind, references=[OTHER_ID, "nope", EVENT_ID])
         assert _reasons(_check(bad)) == [
             (ReasonCode.MISSING_REFERENCES, "references[1]"),
             (ReasonCode.MISSING_REFERENCES, "references[2]"),
@@ -158,7 +157,7 @@ def test_references_rules() -> None:
 
 
 def test_every_problem_is_reported_first_is_most_fundamental() -> None:
-    event = make_event(
+    event = partner_event(
         event_id="not-a-uuid",
         partner_id="intrus",
         sent_at=NOW + timedelta(days=1),
@@ -183,9 +182,10 @@ def test_every_problem_is_reported_first_is_most_fundamental() -> None:
 
 
 def test_naive_datetimes_do_not_raise() -> None:
-    naive = make_event(sent_at=NOW.replace(tzinfo=None), occurred_at=NOW.replace(tzinfo=None))
+    naive = partner_event(sent_at=NOW.replace(tzinfo=None), occurred_at=NOW.replace(tzinfo=None))
     assert validate_event(naive, topic_partner_id=None, now=NOW) == []
-    assert validate_event(make_event(), topic_partner_id=None, now=NOW.replace(tzinfo=None)) == []
+    aware = partner_event()
+    assert validate_event(aware, topic_partner_id=None, now=NOW.replace(tzinfo=None)) == []
 
 
 def test_issue_is_frozen() -> None:
@@ -195,10 +195,8 @@ def test_issue_is_frozen() -> None:
 
 
 def _update(**changes: object) -> StatusUpdate:
-    base = StatusUpdate(
-        event_id=EVENT_ID, unit_id="csp-beauvais", status=ForceStatus.CLOSED, at=NOW
-    )
-    return base.model_copy(update=changes)
+    """The unit closes the default event."""
+    return status_update(**{"status": ForceStatus.CLOSED, "transfer_to_force": None, **changes})
 
 
 def test_status_update_rules() -> None:
@@ -228,7 +226,7 @@ def test_every_reason_code_has_french_text_and_usage() -> None:
 
 
 def test_trailing_newline_does_not_sneak_through_anchored_patterns() -> None:
-    event = make_event(
+    event = partner_event(
         event_id=EVENT_ID + "\n",
         location=Location(address=Address(insee_code="60057\n", postcode="60000\n")),
     )
@@ -246,23 +244,23 @@ def test_trailing_newline_does_not_sneak_through_anchored_patterns() -> None:
 )
 def test_unsafe_characters_in_free_text_are_rejected(text: str) -> None:
     for field, event in (
-        ("description", make_event(description=text)),
-        ("site_id", make_event(site_id=text)),
+        ("description", partner_event(description=text)),
+        ("site_id", partner_event(site_id=text)),
         ("location.address.street",
-         make_event(location=Location(address=Address(street=text, insee_code="60057")))),
+         partner_event(location=Location(address=Address(street=text, insee_code="60057")))),
     ):
         assert (ReasonCode.UNSAFE_TEXT, field) in _reasons(_check(event))
 
 
 def test_tabs_line_feeds_crlf_and_markup_like_text_are_allowed() -> None:
     text = "Hall B :\tporte forcée.\r\nVoir [/bold] et [red]ALERTE[/red] tels quels."
-    assert _check(make_event(description=text)) == []
+    assert _check(partner_event(description=text)) == []
 
 
 def test_incident_older_than_the_past_horizon_is_rejected() -> None:
-    old = make_event(occurred_at=NOW - timedelta(days=31), sent_at=NOW - timedelta(minutes=1))
+    old = partner_event(occurred_at=NOW - timedelta(days=31), sent_at=NOW - timedelta(minutes=1))
     assert _reasons(_check(old)) == [(ReasonCode.TOO_OLD, "occurred_at")]
-    recent = make_event(occurred_at=NOW - timedelta(days=29), sent_at=NOW - timedelta(minutes=1))
+    recent = partner_event(occurred_at=NOW - timedelta(days=29), sent_at=NOW - timedelta(minutes=1))
     assert _check(recent) == []
-    epoch = make_event(occurred_at=NOW.replace(year=1970), sent_at=NOW - timedelta(minutes=1))
+    epoch = partner_event(occurred_at=NOW.replace(year=1970), sent_at=NOW - timedelta(minutes=1))
     assert (ReasonCode.TOO_OLD, "occurred_at") in _reasons(_check(epoch))

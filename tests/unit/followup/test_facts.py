@@ -5,19 +5,13 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from tests.unit.contracts.conftest import SECRET, samples
+from tests.factories import SECRET, acknowledgement, partner_event, routed_event
 from vigie.contracts.enums import AckStatus, MessageType
-from vigie.contracts.models import Acknowledgement, RoutedEvent
 from vigie.followup.facts import AckRow, FollowUpRow, RoutedEventRow, row_of_ack, row_of_routed
 
 
-def _routed() -> RoutedEvent:
-    [sample] = [s for s in samples() if isinstance(s, RoutedEvent)]
-    return sample
-
-
 def test_a_routed_new_is_one_incident_row_of_facts_only() -> None:
-    routed = _routed()
+    routed = routed_event()
     row = row_of_routed(routed)
     assert isinstance(row, RoutedEventRow)
     assert (row.event_id, row.partner_id, row.category, row.lane) == (
@@ -32,17 +26,15 @@ def test_a_routed_new_is_one_incident_row_of_facts_only() -> None:
 
 
 def test_a_cancel_is_a_follow_up_of_its_root() -> None:
-    routed = _routed()
-    root = routed.event.event_id
-    cancel = routed.model_copy(update={"event": routed.event.model_copy(update={
-        "event_id": str(uuid.uuid4()), "message_type": MessageType.CANCEL,
-        "references": [root]})})
+    root = routed_event().event.event_id
+    cancel = routed_event(event=partner_event(
+        event_id=str(uuid.uuid4()), message_type=MessageType.CANCEL, references=[root]))
     row = row_of_routed(cancel)
     assert isinstance(row, FollowUpRow) and (row.root_id, row.kind) == (root, "CANCEL")
 
 
 def test_only_acknowledgements_about_an_incidents_course_are_kept() -> None:
-    [ack] = [s for s in samples() if isinstance(s, Acknowledgement)]
+    ack = acknowledgement()
     for status in AckStatus:
         row = row_of_ack(ack.model_copy(update={"status": status, "event_id": str(uuid.uuid4())}))
         kept = status not in (AckStatus.REJECTED, AckStatus.DUPLICATE)

@@ -11,7 +11,7 @@ import pytest
 from aiokafka.errors import TopicAuthorizationFailedError
 from aiokafka.structs import RecordMetadata
 
-from tests.unit.contracts.conftest import make_event
+from tests.factories import partner_event
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import Category, MessageType, Urgency
@@ -22,7 +22,7 @@ from vigie.settings import Settings
 
 
 def test_partner_record_takes_the_lane_topic_and_the_root_key() -> None:
-    incident = make_event(event_id="n1", category=Category.GRAFFITI)
+    incident = partner_event(event_id="n1", category=Category.GRAFFITI)
     topic, key, value = partner_record(incident)
     assert (topic, key) == (topics.partner_incidents(incident.partner_id), b"n1")
     assert decode(value, PartnerEvent) == incident
@@ -30,8 +30,8 @@ def test_partner_record_takes_the_lane_topic_and_the_root_key() -> None:
         "event_id": "u1", "message_type": MessageType.UPDATE, "references": ["n1"]})
     assert partner_record(update)[1] == b"n1"  # every message of one incident: one key
     # staff threatened, help needed now: the urgent lane (routing.policy.lane_for)
-    urgent = make_event(category=Category.GRAFFITI, staff_involved=True,
-                        urgency=Urgency.IMMEDIATE)
+    urgent = partner_event(category=Category.GRAFFITI, staff_involved=True,
+                           urgency=Urgency.IMMEDIATE)
     assert partner_record(urgent)[0] == topics.partner_alerts(urgent.partner_id)
 
 

@@ -3,15 +3,14 @@ compacted topics to the store (no broker: records as the loader receives them)."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+from tests.factories import unit_availability, unit_rules
 from vigie.contracts import topics
 from vigie.contracts.codec import encode
-from vigie.contracts.models import UnitAvailability
 from vigie.kafka.acl import WORKER, Operation, acl_plan
 from vigie.kafka.admin import planned_topics
 from vigie.kafka.publish import reference_records
-from vigie.reference.rules import load_rules_file
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
 from vigie.workers.reference_loader import REFERENCE_TOPICS, ReferenceLoader
@@ -22,11 +21,8 @@ def test_rules_and_availability_records_reach_the_store() -> None:
     loader = ReferenceLoader(store, Settings())
     applied: list[str] = []
     loader.on_update = applied.append
-    meru = next(r for r in load_rules_file().records if r.unit_id == "gn-bt-meru")
-    changed = meru.model_copy(update={"hours": None, "version": "rules-test"})
-    down = UnitAvailability(unit_id="gn-bt-meru",
-                            unavailable_until=datetime(2031, 1, 1, tzinfo=UTC),
-                            declared_at=datetime(2026, 11, 29, tzinfo=UTC), declared_by="ops")
+    changed = unit_rules("gn-bt-meru", hours=None, version="rules-test")
+    down = unit_availability("gn-bt-meru", datetime(2031, 1, 1, tzinfo=UTC))
     before = store.snapshot().versions
     for topic, key, value in reference_records(rules=[changed], availability=[down]):
         loader.apply(topic, key, value)
@@ -41,8 +37,7 @@ def test_rules_and_availability_records_reach_the_store() -> None:
 
 
 def test_rules_records_keep_their_history_under_compaction() -> None:
-    later = next(r for r in load_rules_file().records if r.unit_id == "gn-bt-meru")
-    later = later.model_copy(update={"effective_from": datetime(2027, 1, 1).date()})
+    later = unit_rules("gn-bt-meru", effective_from=date(2027, 1, 1))
     [(topic, key, value)] = reference_records(rules=[later])
     assert topic == topics.REF_RULES and key == b"gn-bt-meru|2027-01-01"
     assert value == encode(later)

@@ -75,7 +75,7 @@ def test_explain_needs_exactly_one_mode() -> None:
 
 
 def test_explain_echoes_a_hostile_input_as_json_escapes() -> None:
-    from tests.unit.hostile_text import FORBIDDEN, HOSTILE
+    from tests.hostile_text import FORBIDDEN, HOSTILE
 
     query = {"postcode": "60000", "commune": HOSTILE}
     result = RUNNER.invoke(route_app, ["explain", "--input", "-"], input=json.dumps(query) + "\n")

@@ -1,9 +1,8 @@
-"""Lag arithmetic and label bounds, without a broker (the live proof is in
+"""Lag arithmetic without a broker (the live proof is in
 tests/integration/test_observability.py)."""
 
 from __future__ import annotations
 
-from vigie.metrics import OTHER, BoundedLabel
 from vigie.workers.lag import partition_lag
 
 
@@ -16,8 +15,3 @@ def test_lag_uses_committed_then_position() -> None:
 
 def test_lag_never_negative() -> None:
     assert partition_lag({"a": 5}, {"a": 7}, {}) == {"a": 0}
-
-
-def test_bounded_label_caps_distinct_values() -> None:
-    label = BoundedLabel(limit=2)
-    assert [label(v) for v in ("x", "y", "z", "x")] == ["x", "y", OTHER, "x"]

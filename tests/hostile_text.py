@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 from rich.console import Console, RenderableType
 from rich.style import Style
 
-from tests.unit.contracts.conftest import samples
-from vigie.contracts.models import CommuneInfo, RoutedEvent
+from tests.factories import partner_event, routed_event, site_record
+from vigie.contracts.models import CommuneInfo, Enrichment, RoutedEvent
 
 OSC8_LINK = "\x1b]8;;http://evil\x1b\\click\x1b]8;;\x1b\\"
 #: Every trick of issue 12 in one value: markup that crashes, markup that fakes a label, a
@@ -23,20 +24,16 @@ FORBIDDEN = ("\x1b]8;", "\u202e", "\u2066", "\x00", "\x9b")
 _SGR = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def routed_event(text: str = HOSTILE) -> RoutedEvent:
-    """The contract tests' routed event (an alert), with ``text`` wherever a partner, a site
-    file or a unit id can put some."""
-    [sample] = [s for s in samples() if isinstance(s, RoutedEvent)]
-    site = sample.enrichment.site
-    assert site is not None
-    return sample.model_copy(update={
-        "event": sample.event.model_copy(update={"description": text, "partner_id": text}),
-        "enrichment": sample.enrichment.model_copy(update={
-            "site": site.model_copy(update={"residence_name": text}),
-            "commune": CommuneInfo(insee_code="60057", name=text),
-            "qpv_name": text,
-        }),
-    })
+def hostile_routed_event(text: str = HOSTILE, **changes: Any) -> RoutedEvent:
+    """The default routed event (``tests.factories.routed_event``, an alert), with ``text``
+    wherever a partner, a site file or a unit id can put some."""
+    return routed_event(
+        event=partner_event(text, description=text),
+        enrichment=Enrichment(site=site_record(residence_name=text),
+                              commune=CommuneInfo(insee_code="60057", name=text),
+                              qpv_name=text, zsp=True),
+        **changes,
+    )
 
 
 def terminal() -> Console:

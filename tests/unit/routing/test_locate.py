@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.routing.routing_helpers import BEAUVAIS, CREIL, PARIS, event, sample_snapshot
+from tests.factories import BEAUVAIS, CREIL, PARIS, partner_event, sample_snapshot
 from vigie.contracts.enums import LocateMethod
 from vigie.routing.locate import locate
 
@@ -10,7 +10,7 @@ REF = sample_snapshot()
 
 
 def test_site_first() -> None:
-    placement = locate(event(partner_id="oise-habitat", site_id="oise-habitat-0004"), REF)
+    placement = locate(partner_event(site_id="oise-habitat-0004", location=None), REF)
     assert placement.method is LocateMethod.SITE
     assert placement.commune is not None and placement.commune.insee == "60175"
     assert placement.site is not None and placement.site.site_id == "oise-habitat-0004"
@@ -18,7 +18,7 @@ def test_site_first() -> None:
 
 
 def test_site_wins_over_event_coordinates_with_a_discrepancy() -> None:
-    e = event(partner_id="oise-habitat", site_id="oise-habitat-0004", at=BEAUVAIS)
+    e = partner_event(at=BEAUVAIS, site_id="oise-habitat-0004")
     placement = locate(e, REF)
     assert placement.method is LocateMethod.SITE
     assert placement.commune.insee == "60175"  # type: ignore[union-attr]
@@ -26,31 +26,31 @@ def test_site_wins_over_event_coordinates_with_a_discrepancy() -> None:
 
 
 def test_unknown_site_falls_through_and_is_noted() -> None:
-    placement = locate(event(site_id="opac-oise-9999", at=CREIL), REF)
+    placement = locate(partner_event("opac-oise", at=CREIL, site_id="opac-oise-9999"), REF)
     assert placement.method is LocateMethod.COORDINATES
     assert placement.notes == ("UNKNOWN_SITE",)
 
 
 def test_site_of_another_partner_is_not_used() -> None:
-    placement = locate(event(partner_id="clesence", site_id="oise-habitat-0004"), REF)
+    placement = locate(partner_event("clesence", site_id="oise-habitat-0004", location=None), REF)
     assert placement.method is LocateMethod.DEFAULT
     assert placement.commune is None and placement.site is None
     assert placement.notes == ("SITE_OF_OTHER_PARTNER",)
     assert placement.reason_code == "UNLOCATED"
     with_insee = locate(
-        event(partner_id="clesence", site_id="oise-habitat-0004", insee="60395"), REF
+        partner_event("clesence", "60395", site_id="oise-habitat-0004"), REF
     )
     assert with_insee.method is LocateMethod.INSEE and with_insee.site is None
 
 
 def test_coordinates() -> None:
-    placement = locate(event(at=CREIL), REF)
+    placement = locate(partner_event(at=CREIL), REF)
     assert placement.method is LocateMethod.COORDINATES
     assert placement.commune.insee == "60175"  # type: ignore[union-attr]
 
 
 def test_coordinates_inside_oise_win_over_the_declared_insee_code() -> None:
-    placement = locate(event(at=CREIL, insee="60057"), REF)
+    placement = locate(partner_event(at=CREIL, insee="60057"), REF)
     assert placement.method is LocateMethod.COORDINATES
     assert placement.commune.insee == "60175"  # type: ignore[union-attr]
     assert placement.discrepancy is not None
@@ -58,38 +58,40 @@ def test_coordinates_inside_oise_win_over_the_declared_insee_code() -> None:
 
 
 def test_coordinates_outside_oise_alone_are_out_of_area() -> None:
-    placement = locate(event(at=PARIS), REF)
+    placement = locate(partner_event(at=PARIS), REF)
     assert placement.method is LocateMethod.DEFAULT
     assert placement.reason_code == "OUT_OF_AREA"
 
 
 def test_coordinates_outside_oise_with_an_oise_address_use_the_address() -> None:
-    placement = locate(event(at=PARIS, insee="60395"), REF)
+    placement = locate(partner_event(at=PARIS, insee="60395"), REF)
     assert placement.method is LocateMethod.INSEE
     assert placement.commune.insee == "60395"  # type: ignore[union-attr]
     assert placement.discrepancy is not None and "outside Oise" in placement.discrepancy
 
 
 def test_insee_code() -> None:
-    placement = locate(event(insee="60471"), REF)
+    placement = locate(partner_event(insee="60471"), REF)
     assert placement.method is LocateMethod.INSEE
     assert placement.commune.name == "Noyon"  # type: ignore[union-attr]
 
 
 def test_insee_code_of_another_departement_is_out_of_area() -> None:
-    assert locate(event(insee="02001"), REF).reason_code == "OUT_OF_AREA"
+    assert locate(partner_event(insee="02001"), REF).reason_code == "OUT_OF_AREA"
 
 
 def test_postcode_and_name_only_when_unique() -> None:
-    placement = locate(event(postcode="60100", commune="Creil"), REF)
+    placement = locate(partner_event(postcode="60100", commune="Creil"), REF)
     assert placement.method is LocateMethod.POSTCODE
     assert placement.commune.insee == "60175"  # type: ignore[union-attr]
-    assert locate(event(postcode="60100", commune="Atlantis"), REF).reason_code == "UNLOCATED"
-    assert locate(event(postcode="75001", commune="Paris"), REF).reason_code == "OUT_OF_AREA"
+    atlantis, paris = (partner_event(postcode="60100", commune="Atlantis"),
+                       partner_event(postcode="75001", commune="Paris"))
+    assert locate(atlantis, REF).reason_code == "UNLOCATED"
+    assert locate(paris, REF).reason_code == "OUT_OF_AREA"
 
 
 def test_nothing_usable_is_unlocated() -> None:
-    placement = locate(event(), REF)
+    placement = locate(partner_event(site_id=None, location=None), REF)
     assert placement.method is LocateMethod.DEFAULT and placement.reason_code == "UNLOCATED"
 
 
@@ -105,6 +107,6 @@ def test_registered_site_outside_oise_is_out_of_area() -> None:
         }
     )
     ref = ReferenceStore.with_defaults(sites=[site]).snapshot()
-    placement = locate(event(site_id="opac-oise-0999"), ref)
+    placement = locate(partner_event("opac-oise", site_id="opac-oise-0999", location=None), ref)
     assert placement.method is LocateMethod.DEFAULT and placement.reason_code == "OUT_OF_AREA"
     assert placement.notes == ()

@@ -1,10 +1,9 @@
-"""``vigie unit unavailable|available`` and ``vigie ref load rules`` without a broker: what
-they refuse before publishing, and how they read a time."""
+"""``vigie unit unavailable|available`` without a broker: what it refuses before publishing,
+and how it reads a time."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import typer
@@ -45,11 +44,3 @@ def test_unavailable_refuses_a_past_time_and_a_bad_unit_before_publishing() -> N
     assert past.exit_code == 2 and "already past" in past.output
     bad = RUNNER.invoke(app, ["unit", "available", "--unit", "Not A Unit"])
     assert bad.exit_code == 2 and "not a unit id" in bad.output
-
-
-def test_ref_load_rules_refuses_a_malformed_file(tmp_path: Path) -> None:
-    broken = tmp_path / "rules.json"
-    broken.write_text('{"units": [{"unit_id": "gn-bt-meru", "hours": [{"days": ["MON"], '
-                      '"start": "18:00", "end": "08:00"}]}]}')
-    result = RUNNER.invoke(app, ["ref", "load", "rules", str(broken)])
-    assert result.exit_code == 2 and "invalid rules file" in result.output

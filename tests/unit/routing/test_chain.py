@@ -12,15 +12,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from tests.unit.routing.routing_helpers import event
+from tests.factories import partner_event, unit_availability, unit_rules
 from vigie.contracts.enums import Category, DecisionStatus, Force, Lane, RoutingRule
 from vigie.contracts.models import ServiceWindow, UnitAvailability, UnitRules
-from vigie.reference.rules import (
-    compile_rules,
-    describe_hours,
-    load_rules_file,
-    public_holiday,
-)
+from vigie.reference.rules import load_rules_file
 from vigie.reference.snapshot import ReferenceSnapshot, ReferenceStore
 from vigie.routing.chain import RoutingContext, resolve
 from vigie.routing.policy import decide, escalation_route, transfer
@@ -36,8 +31,8 @@ def at(text: str) -> datetime:
 
 
 def alert(insee: str, when: datetime, category: Category = Category.STAFF_THREAT):
-    return event(insee=insee, category=category, sent_at=when - timedelta(seconds=5),
-                 occurred_at=when - timedelta(minutes=2))
+    return partner_event(insee=insee, category=category, sent_at=when - timedelta(seconds=5),
+                         occurred_at=when - timedelta(minutes=2))
 
 
 def route(insee: str, when: str, *, ref: ReferenceSnapshot = DEFAULT,
@@ -58,14 +53,8 @@ def store_with(*rules: UnitRules, availability: tuple[UnitAvailability, ...] = (
     return store.snapshot()
 
 
-def rules_of(unit_id: str, **changes) -> UnitRules:
-    base = next(r for r in RULES.records if r.unit_id == unit_id)
-    return base.model_copy(update=changes)
-
-
 def unavailable(unit_id: str, until: str | None) -> UnitAvailability:
-    return UnitAvailability(unit_id=unit_id, unavailable_until=at(until) if until else None,
-                            declared_at=at("2026-11-30T07:00+01:00"), declared_by="ops")
+    return unit_availability(unit_id, at(until) if until else None)
 
 
 # -- service hours: the minute a brigade opens and closes -----------------------------------
@@ -125,7 +114,7 @@ def test_police_circonscriptions_answer_round_the_clock(when: str) -> None:
 
 
 def test_hours_lanes_are_configurable_per_rule() -> None:
-    ref = store_with(rules_of(BRIGADE, hours_lanes=[Lane.ALERT, Lane.INCIDENT]))
+    ref = store_with(unit_rules(BRIGADE, hours_lanes=[Lane.ALERT, Lane.INCIDENT]))
     d = route(MERU, "2026-11-29T02:00+01:00", ref=ref, category=Category.GRAFFITI)
     # The brigade's rule now diverts incidents; the compagnie's still lets them wait.
     assert d.units == [COMPANY] and d.routing_rule == "OUTSIDE_HOURS"
@@ -166,20 +155,12 @@ NIGHT_COVER = [ServiceWindow(days=["SUN"], start="00:00", end="03:00")]
     ],
 )
 def test_a_night_window_across_the_clock_change(when: str, on_duty: bool) -> None:
-    ref = store_with(rules_of(BRIGADE, hours=NIGHT_COVER))
+    ref = store_with(unit_rules(BRIGADE, hours=NIGHT_COVER))
     d = route(MERU, when, ref=ref)
     assert (d.units == [BRIGADE]) is on_duty
 
 
 # -- public holidays ---------------------------------------------------------------------------
-def test_public_holidays_come_from_the_library() -> None:
-    assert public_holiday("FR", date(2026, 12, 25)) is not None
-    assert public_holiday("FR", date(2027, 3, 29)) is not None  # Easter Monday, computed
-    assert public_holiday("FR", date(2026, 5, 14)) is not None  # Ascension Day, computed
-    assert public_holiday("FR", date(2026, 12, 26)) is None  # only in Alsace-Moselle
-    assert public_holiday("FR-57", date(2026, 12, 26)) is not None
-
-
 @pytest.mark.parametrize(
     ("when", "unit", "rule"),
     [
@@ -246,7 +227,7 @@ def test_an_unavailable_command_centre_is_backed_up_by_the_other_force() -> None
 
 
 # -- overflow ----------------------------------------------------------------------------------
-LIMITED = rules_of(BRIGADE, overflow_limit=2)
+LIMITED = unit_rules(BRIGADE, overflow_limit=2)
 
 
 @pytest.mark.parametrize(
@@ -282,7 +263,7 @@ def test_overflow_applies_to_alerts_only_by_default() -> None:
 
 # -- no fallback: manual triage, never dropped ---------------------------------------------------
 def test_a_unit_without_fallback_goes_to_manual_triage_at_its_departmental_centre() -> None:
-    ref = store_with(rules_of(BRIGADE, fallback_unit_id=None))
+    ref = store_with(unit_rules(BRIGADE, fallback_unit_id=None))
     d = route(MERU, "2026-11-29T02:00+01:00", ref=ref)
     assert d.status is DecisionStatus.MANUAL_TRIAGE
     assert d.units == [CORG] and d.force is Force.GN
@@ -300,7 +281,7 @@ def test_nobody_on_duty_at_all_goes_to_both_centres() -> None:
 
 
 def test_a_fallback_loop_ends_the_chain() -> None:
-    ref = store_with(rules_of(COMPANY, fallback_unit_id=BRIGADE))
+    ref = store_with(unit_rules(COMPANY, fallback_unit_id=BRIGADE))
     d = route(MERU, "2026-11-29T02:00+01:00", ref=ref)
     assert d.status is DecisionStatus.MANUAL_TRIAGE and d.units == [CORG]
 
@@ -341,49 +322,9 @@ def test_same_inputs_same_decision_object() -> None:
 
 
 def test_new_rules_apply_from_their_local_date_and_name_their_version() -> None:
-    later = rules_of(BRIGADE, effective_from=date(2026, 12, 1), version="rules-2026-12",
+    later = unit_rules(BRIGADE, effective_from=date(2026, 12, 1), version="rules-2026-12",
                      hours=None)
     ref = store_with(later)
     assert route(MERU, "2026-11-30T23:59+01:00", ref=ref).units == [CORG]
     d = route(MERU, "2026-12-01T00:00+01:00", ref=ref)  # 23:00 UTC on 30 November
     assert d.units == [BRIGADE] and d.rules_version == "rules-2026-12"
-
-
-# -- the shipped rules ---------------------------------------------------------------------------
-def test_every_unit_has_sourced_rules_and_known_fallbacks() -> None:
-    by_unit = {r.unit_id: r for r in RULES.records}
-    assert set(by_unit) == set(DEFAULT.units)
-    for record in RULES.records:
-        assert record.provenance and record.version == RULES.version
-        assert record.fallback_unit_id is None or record.fallback_unit_id in DEFAULT.units
-    for centre in (CIC, CORG):
-        assert describe_hours(by_unit[centre]) == "round the clock"
-        assert compile_rules(by_unit[centre]).round_the_clock
-    assert by_unit[BRIGADE].inferred and "INFERRED" in by_unit[BRIGADE].provenance
-    assert by_unit[BRIGADE].fallback_unit_id == COMPANY
-    assert all(r.overflow_limit is None for r in RULES.records)
-    assert DEFAULT.problems() == []
-
-
-@pytest.mark.parametrize(
-    "window",
-    [
-        {"days": ["MON"], "start": "12:00", "end": "08:00"},
-        {"days": ["MON"], "start": "08:00", "end": "08:00"},
-        {"days": ["MONDAY"], "start": "08:00", "end": "12:00"},
-        {"days": [], "start": "08:00", "end": "12:00"},
-        {"days": ["MON"], "start": "8:00", "end": "12:00"},
-        {"days": ["MON"], "start": "08:00", "end": "24:01"},
-    ],
-)
-def test_malformed_windows_are_refused(window: dict) -> None:
-    with pytest.raises(ValueError):
-        ServiceWindow.model_validate(window)
-
-
-def test_unknown_time_zone_and_calendar_are_refused() -> None:
-    with pytest.raises(ValueError):
-        rules_of(BRIGADE).model_validate({**rules_of(BRIGADE).model_dump(),
-                                          "time_zone": "Europe/Nowhere"})
-    with pytest.raises(ValueError):
-        UnitRules.model_validate({**rules_of(BRIGADE).model_dump(), "holiday_calendar": "fr"})

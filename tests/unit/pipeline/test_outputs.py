@@ -18,6 +18,7 @@ import pytest
 from fastavro import schemaless_writer
 from pydantic import BaseModel
 
+from tests.factories import acknowledgement
 from vigie.contracts.codec import DecodeError, codec_for, decode, encode
 from vigie.contracts.enums import AckStatus, DecisionStatus, Force, Lane
 from vigie.contracts.mapping import to_avro
@@ -49,7 +50,7 @@ def ack_model(
     competent_unit: str | None = None,
 ) -> Acknowledgement:
     """The ``Acknowledgement`` model that ``ack`` encodes (reference of its bytes, for tests)."""
-    return Acknowledgement(
+    return acknowledgement(
         ack_id=outputs.deterministic_id(msg.coordinates_text, status.value, event_id or ""),
         partner_id=partner_id,
         event_id=event_id,

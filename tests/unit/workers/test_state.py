@@ -1,14 +1,12 @@
-"""The engine's Kafka-free parts: the partitioned event state and the lane map."""
+"""The engine's partitioned event state: entries and timers live with their partition."""
 
 from __future__ import annotations
 
 import json
 
-from vigie.contracts import topics
 from vigie.contracts.enums import AckStatus, Lane
 from vigie.pipeline.messages import EventRecord
 from vigie.settings import Settings
-from vigie.workers.engine import Lanes
 from vigie.workers.state import EventState, changelog_topic
 
 
@@ -50,32 +48,3 @@ def test_drop_forgets_entries_and_timers_of_revoked_partitions() -> None:
     assert state.partitions == {3}
     assert state.lookup("a", 0) is None
     assert state.due(now=10.0) == [("b", 3)]
-
-
-def test_lanes_know_each_input_topic() -> None:
-    lanes = Lanes(["opac-oise", "clesence"], ["pn-csp-creil"])
-    assert lanes.lane_of(topics.partner_alerts("clesence")) is Lane.ALERT
-    assert lanes.lane_of(topics.partner_incidents("opac-oise")) is Lane.INCIDENT
-    assert lanes.lane_of(topics.unit_status("pn-csp-creil")) is None  # the status relay
-    assert lanes.alerts[topics.partner_alerts("opac-oise")] == "opac-oise"
-    assert set(lanes.inputs) == {
-        topics.partner_alerts("opac-oise"), topics.partner_incidents("opac-oise"),
-        topics.partner_alerts("clesence"), topics.partner_incidents("clesence"),
-        topics.unit_status("pn-csp-creil"),
-    }
-
-
-def test_split_groups_owned_partitions_by_lane_and_partner() -> None:
-    from aiokafka import TopicPartition
-
-    lanes = Lanes(["opac-oise", "clesence"], ["pn-csp-creil"])
-    owned = {TopicPartition(t, p) for p in (0, 1) for t in lanes.inputs}
-    split = lanes.split(owned)
-    assert split.all == owned
-    assert split.alerts_by_partner["clesence"] == [
-        TopicPartition(topics.partner_alerts("clesence"), p) for p in (0, 1)]
-    assert split.incidents_by_partner["opac-oise"] == [
-        TopicPartition(topics.partner_incidents("opac-oise"), p) for p in (0, 1)]
-    assert split.statuses == [TopicPartition(topics.unit_status("pn-csp-creil"), p)
-                              for p in (0, 1)]
-    assert len(split.alerts) == 4
