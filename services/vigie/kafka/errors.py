@@ -61,14 +61,17 @@ def client_causes() -> Iterator[list[BaseException]]:
     """Within the block, aiokafka's log lines are kept (for ``explain``), not printed: a
     tool that says what went wrong in one line must not be drowned in the client's own."""
     logger = logging.getLogger("aiokafka")
-    handler, propagate = _Causes(), logger.propagate
+    handler, propagate, level = _Causes(), logger.propagate, logger.level
     logger.addHandler(handler)
     logger.propagate = False
+    if logger.getEffectiveLevel() > logging.WARNING:  # someone silenced the client: listen
+        logger.setLevel(logging.WARNING)
     try:
         yield handler.seen
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+        logger.setLevel(level)
 
 
 def explain(exc: BaseException, settings: Settings,
