@@ -6,8 +6,8 @@ from collections import defaultdict
 
 import pytest
 
+from tests.factories import partner_event, record_for
 from tests.integration.kafka_tools import consume, produce, run
-from tests.integration.scenarios import incident, record_for
 from vigie.acks.lifecycle import check_sequence
 from vigie.clients.force import status_record
 from vigie.contracts import topics
@@ -44,9 +44,9 @@ def _count(event_ids: set[str], status: AckStatus):  # type: ignore[no-untyped-d
 def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, partners) -> None:  # type: ignore[no-untyped-def]
     start_worker(extra_env={"VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": "4"})
     settings, partner = kafka_settings, partners[0]
-    answered = incident(partner, CREIL, category=Category.STAFF_AGGRESSION)
-    ignored = incident(partner, CREIL, category=Category.STAFF_AGGRESSION)
-    misrouted = incident(partner, MERU)
+    answered = partner_event(partner, CREIL, fresh=True, category=Category.STAFF_AGGRESSION)
+    ignored = partner_event(partner, CREIL, fresh=True, category=Category.STAFF_AGGRESSION)
+    misrouted = partner_event(partner, MERU, fresh=True)
     records = [record_for(e) for e in (answered, ignored, misrouted)]
     records = [(topics.partner_alerts(partner) if e is not misrouted else t, k, v)
                for e, (t, k, v) in zip((answered, ignored, misrouted), records, strict=True)]

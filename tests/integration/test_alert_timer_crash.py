@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.factories import partner_event, record_for
 from tests.integration.kafka_tools import consume, produce, run
-from tests.integration.scenarios import incident, record_for
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, Category
@@ -32,7 +32,7 @@ def test_alert_escalates_on_time_after_sigkill(start_worker, kafka_settings, par
     settings, partner = kafka_settings, partners[0]
     env = {"VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": str(DELAY)}
     worker = start_worker(extra_env=env)
-    alert = incident(partner, "60175", category=Category.STAFF_AGGRESSION)
+    alert = partner_event(partner, "60175", fresh=True, category=Category.STAFF_AGGRESSION)
     _topic, key, value = record_for(alert)
     run(produce(settings, [(topics.partner_alerts(partner), key, value)]))
     routed = _ack(settings, partner, alert.event_id, AckStatus.ROUTED, timeout=60)

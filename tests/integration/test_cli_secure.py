@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import partner_event
 from tests.integration.kafka_tools import WorkerProcess
-from tests.integration.scenarios import incident
 from tests.integration.secure_tools import (
     PARTNER_A,
     PARTNER_B,
@@ -92,7 +92,7 @@ def worker(secure_broker: SecureBroker, tmp_path_factory: pytest.TempPathFactory
 @pytest.fixture
 def event_file(tmp_path: Path) -> tuple[PartnerEvent, Path]:
     """A NEW incident of partner A in Creil (the police's pn-csp-creil), as a JSON file."""
-    event = incident(PARTNER_A, "60175")
+    event = partner_event(PARTNER_A, "60175", fresh=True)
     path = tmp_path / "event.json"
     path.write_text(event.model_dump_json(), encoding="utf-8")
     return event, path
@@ -189,7 +189,7 @@ def test_operations_load_sites(secure_broker: SecureBroker, tmp_path: Path) -> N
 # -- the same commands aimed at someone else's topics --------------------------------------
 def test_partner_cannot_publish_as_another(
         secure_broker: SecureBroker, tmp_path: Path) -> None:
-    as_b = incident(PARTNER_B, "60175")
+    as_b = partner_event(PARTNER_B, "60175", fresh=True)
     path = tmp_path / "event-b.json"
     path.write_text(as_b.model_dump_json(), encoding="utf-8")
     refused = vigie(secure_broker, PA, "publish", str(path), "--timeout", "5", cwd=tmp_path)

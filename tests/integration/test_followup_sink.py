@@ -18,8 +18,9 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
+from tests.factories import partner_event
 from tests.integration.kafka_tools import consume
-from tests.integration.scenarios import COMMUNES, incident
+from tests.integration.scenarios import COMMUNES
 from vigie.clients.force import status_record
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
@@ -61,7 +62,8 @@ def test_sink_killed_twice_keeps_exactly_the_facts_of_the_topics(
     sink = FollowUpProcess(settings, tmp_path / "sink.log").start()
     starts = 1
 
-    events = [incident(partners[i % 2], COMMUNES[i % len(COMMUNES)]) for i in range(EVENTS)]
+    events = [partner_event(partners[i % 2], COMMUNES[i % len(COMMUNES)], fresh=True)
+              for i in range(EVENTS)]
     feeding = threading.Thread(target=lambda: asyncio.run(publish_at_rate(
         settings, [to_message(e) for e in events], RATE)))
     began = time.monotonic()

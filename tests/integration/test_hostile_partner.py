@@ -25,8 +25,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 from rich.console import Console
 
+from tests.factories import partner_event, record_for
 from tests.integration.kafka_tools import WorkerProcess
-from tests.integration.scenarios import incident, record_for
 from tests.integration.secure_tools import (
     PARTNER_A,
     PARTNER_B,
@@ -40,7 +40,7 @@ from vigie.cli.force import render_routed
 from vigie.contracts import topics
 from vigie.contracts.codec import decode, encode
 from vigie.contracts.enums import AckStatus, Category, MessageType
-from vigie.contracts.models import Acknowledgement, DeadLetter, PartnerEvent, RoutedEvent
+from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent
 from vigie.contracts.reasons import ReasonCode
 from vigie.workers.engine import key_partition
 
@@ -88,7 +88,7 @@ def _key_partition(event_id: str, count: int) -> int:
 def test_spoofed_partition_cannot_touch_another_partners_incident(
         secure_broker: SecureBroker, worker: WorkerProcess) -> None:
     count = secure_broker.settings.partitions
-    victim = incident(PARTNER_B, "60175")  # Creil: the police's pn-csp-creil
+    victim = partner_event(PARTNER_B, "60175", fresh=True)  # Creil: the police's pn-csp-creil
     topic, key, value = record_for(victim)
     placed = asyncio.run(produce_as(secure_broker.client_config(PB), topic, key, value))
     home = _key_partition(victim.event_id, count)
@@ -99,10 +99,10 @@ def test_spoofed_partition_cannot_touch_another_partners_incident(
     elsewhere = (home + 1) % count
     forged = victim.model_copy(update={"partner_id": PARTNER_A})
     cancels = [
-        PartnerEvent(event_id=str(uuid.uuid4()), partner_id=PARTNER_A,
-                     sent_at=datetime.now(UTC) - timedelta(seconds=2),
-                     occurred_at=victim.occurred_at, message_type=MessageType.CANCEL,
-                     references=[victim.event_id], category=victim.category)
+        partner_event(PARTNER_A, fresh=True, sent_at=datetime.now(UTC) - timedelta(seconds=2),
+                      occurred_at=victim.occurred_at, message_type=MessageType.CANCEL,
+                      references=[victim.event_id], category=victim.category,
+                      site_id=None, location=None)
         for _ in range(2)
     ]
     config_a = secure_broker.client_config(PA)
@@ -151,7 +151,7 @@ def test_librdkafka_default_partitioner_is_told_murmur2_is_routed(
         secure_broker: SecureBroker, worker: WorkerProcess) -> None:
     count = secure_broker.settings.partitions
     # An id that librdkafka's default (consistent_random: CRC32) places elsewhere than murmur2.
-    event = next(e for e in (incident(PARTNER_A, "60175") for _ in range(100))
+    event = next(e for e in (partner_event(PARTNER_A, "60175", fresh=True) for _ in range(100))
                  if zlib.crc32(e.event_id.encode()) % count
                  != _key_partition(e.event_id, count))
     topic, key, value = record_for(event)
@@ -199,7 +199,8 @@ def test_near_one_mebibyte_value_is_answered_once_and_the_partition_goes_on(
     placed = asyncio.run(produce_as(config, topic, big_key.encode(), big,
                                     max_request_size=2 << 20))
     home = placed.partition
-    follower = next(e for e in (incident(PARTNER_A, "60175", category=Category.STAFF_THREAT)
+    follower = next(e for e in (partner_event(PARTNER_A, "60175", fresh=True,
+                                              category=Category.STAFF_THREAT)
                                 for _ in range(200))
                     if _key_partition(e.event_id, count) == home)
     _, k, v = record_for(follower)
@@ -232,8 +233,8 @@ MARKUP_ONLY = "Feu [/bold] dans le hall, [red]ALERTE[/red] [link=http://evil]cli
 
 def test_terminal_tricks_are_refused_and_markup_is_shown_as_text(
         secure_broker: SecureBroker, worker: WorkerProcess, tmp_path: Path) -> None:
-    tricked = incident(PARTNER_A, "60175").model_copy(update={"description": HOSTILE})
-    plain = incident(PARTNER_A, "60175").model_copy(update={"description": MARKUP_ONLY})
+    tricked = partner_event(PARTNER_A, "60175", fresh=True, description=HOSTILE)
+    plain = partner_event(PARTNER_A, "60175", fresh=True, description=MARKUP_ONLY)
     config = secure_broker.client_config(PA)
     for event in (tricked, plain):
         t, k, v = record_for(event)

@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
+from tests.factories import partner_event, record_for
 from tests.integration.kafka_tools import consume, produce, run
-from tests.integration.scenarios import COMMUNES, incident, record_for
+from tests.integration.scenarios import COMMUNES
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus
@@ -45,7 +46,7 @@ def _expected_units(events):  # type: ignore[no-untyped-def]
 def test_100_events_10_malformed(start_worker, kafka_settings, partners) -> None:  # type: ignore[no-untyped-def]
     start_worker()
     partner = partners[0]
-    events = [incident(partner, COMMUNES[i % len(COMMUNES)]) for i in range(90)]
+    events = [partner_event(partner, COMMUNES[i % len(COMMUNES)], fresh=True) for i in range(90)]
     records = [record_for(e) for e in events]
     records += [(topics.partner_incidents(partner), str(uuid.uuid4()).encode(), raw)
                 for raw in MALFORMED]
@@ -89,7 +90,7 @@ def test_broker_restart_between_batches_loses_nothing(  # type: ignore[no-untype
     worker = start_worker()
     partner = partners[1]
     acks_topic = topics.partner_acks(partner)
-    first = [incident(partner, COMMUNES[i % len(COMMUNES)]) for i in range(40)]
+    first = [partner_event(partner, COMMUNES[i % len(COMMUNES)], fresh=True) for i in range(40)]
     run(produce(kafka_settings, [record_for(e) for e in first]))
     run(consume(kafka_settings, [acks_topic],
                 until=lambda rs: len(rs) >= 40, timeout=60, settle=0))
@@ -97,7 +98,7 @@ def test_broker_restart_between_batches_loses_nothing(  # type: ignore[no-untype
     broker.stop()
     broker.start()
 
-    second = [incident(partner, COMMUNES[i % len(COMMUNES)]) for i in range(40)]
+    second = [partner_event(partner, COMMUNES[i % len(COMMUNES)], fresh=True) for i in range(40)]
     run(produce(kafka_settings, [record_for(e) for e in second]))
     found = run(consume(kafka_settings, [acks_topic, *_unit_topics()],
                         until=lambda rs: len({decode(r.value, Acknowledgement).event_id

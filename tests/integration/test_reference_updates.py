@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from tests.factories import partner_event, record_for
 from tests.integration.kafka_tools import consume, produce, run
-from tests.integration.scenarios import incident, record_for
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.models import Acknowledgement, SiteRecord
@@ -37,8 +37,7 @@ def _route_until(settings: Settings, partner: str, site_id: str, expected: list[
     started = time.monotonic()
     units: list[str] = []
     while time.monotonic() - started < 60:
-        event = incident(partner, "60175").model_copy(update={"site_id": site_id,
-                                                              "location": None})
+        event = partner_event(partner, fresh=True, site_id=site_id, location=None)
         run(produce(settings, [record_for(event)]))
         units = _routed_units(settings, partner, event.event_id)
         if units == expected:

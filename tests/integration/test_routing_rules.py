@@ -25,12 +25,12 @@ import pytest
 from aiokafka import ConsumerRecord
 
 import vigie
+from tests.factories import partner_event, record_for, unit_availability
 from tests.integration.kafka_tools import consume, produce, run
-from tests.integration.scenarios import incident, record_for
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, Category
-from vigie.contracts.models import Acknowledgement, PartnerEvent, RoutedEvent, UnitAvailability
+from vigie.contracts.models import Acknowledgement, PartnerEvent, RoutedEvent
 from vigie.kafka.publish import publish_reference
 from vigie.settings import Settings
 
@@ -45,13 +45,12 @@ LATER = "2031-01-01T00:00+01:00"
 
 
 def _alert(partner: str) -> tuple[PartnerEvent, tuple[str, bytes, bytes]]:
-    event = incident(partner, MERU, category=Category.STAFF_THREAT)
-    _, key, value = record_for(event)
-    return event, (topics.partner_alerts(partner), key, value)
+    event = partner_event(partner, MERU, fresh=True, category=Category.STAFF_THREAT)
+    return event, record_for(event)  # on the partner's alerts topic
 
 
 def _incident(partner: str) -> tuple[PartnerEvent, tuple[str, bytes, bytes]]:
-    event = incident(partner, MERU, category=Category.GRAFFITI)
+    event = partner_event(partner, MERU, fresh=True, category=Category.GRAFFITI)
     return event, record_for(event)
 
 
@@ -96,8 +95,7 @@ def _vigie(settings: Settings, *args: str) -> str:
 
 def _available(settings: Settings, *units: str) -> None:
     run(publish_reference(settings, availability=[
-        UnitAvailability(unit_id=u, unavailable_until=None, declared_at=datetime.now(UTC),
-                         declared_by="test") for u in units]))
+        unit_availability(u, declared_at=datetime.now(UTC)) for u in units]))
 
 
 def _routed_once(acks: list[Acknowledgement], event_id: str) -> Acknowledgement:
@@ -131,9 +129,8 @@ def test_rules_route_by_the_clock_and_by_availability(  # type: ignore[no-untype
     start_worker(extra_env={"VIGIE_ROUTING_CLOCK_AT": DAY,
                             "VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": "4"})
     try:
-        run(publish_reference(settings, availability=[UnitAvailability(
-            unit_id=CORG, unavailable_until=datetime.fromisoformat(LATER),
-            declared_at=datetime.now(UTC), declared_by="test")]))
+        run(publish_reference(settings, availability=[unit_availability(
+            CORG, datetime.fromisoformat(LATER), declared_at=datetime.now(UTC))]))
         by_day, record = _alert(partner)
         run(produce(settings, [record]))
         copies = _copies(settings, [BRIGADE], {by_day.event_id})[by_day.event_id]

@@ -14,8 +14,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
+from tests.factories import partner_event, record_for
 from tests.integration.kafka_tools import WorkerProcess, consume, produce, run
-from tests.integration.scenarios import COMMUNES, incident, record_for
+from tests.integration.scenarios import COMMUNES
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus
@@ -90,7 +91,8 @@ def test_two_workers_split_partitions_without_duplicates(  # type: ignore[no-unt
               f"partitions {by_partition} of {len(inputs)} input topics "
               f"({len(mine)} topic-partitions)")
 
-    events = [incident(partners[i % 2], COMMUNES[i % len(COMMUNES)]) for i in range(EVENTS)]
+    events = [partner_event(partners[i % 2], COMMUNES[i % len(COMMUNES)], fresh=True)
+              for i in range(EVENTS)]
     assert run(produce(kafka_settings, [record_for(e) for e in events])) == EVENTS
 
     snapshot = ReferenceStore.with_defaults().snapshot()

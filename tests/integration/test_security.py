@@ -32,7 +32,7 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from tests.integration.scenarios import incident, record_for
+from tests.factories import partner_event, record_for
 from tests.integration.secure_tools import (
     PARTNER_A,
     PARTNER_B,
@@ -348,9 +348,7 @@ def test_worker_routes_over_sasl_ssl(secure_broker: SecureBroker, tmp_path: Path
 
     with worker_logged_in(secure_broker, tmp_path) as worker:
         try:
-            event = incident(PARTNER_A, "60175").model_copy(
-                update={"site_id": site.site_id, "location": None}
-            )
+            event = partner_event(PARTNER_A, fresh=True, site_id=site.site_id, location=None)
             topic, key, value = record_for(event)
             asyncio.run(produce_as(secure_broker.client_config(PA), topic, key, value))
 

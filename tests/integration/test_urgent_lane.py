@@ -13,8 +13,9 @@ import time
 
 import pytest
 
+from tests.factories import partner_event, record_for
 from tests.integration.kafka_tools import consume, produce, run
-from tests.integration.scenarios import COMMUNES, incident, record_for
+from tests.integration.scenarios import COMMUNES
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, Category
@@ -34,16 +35,16 @@ def test_alerts_overtake_an_incident_backlog(  # type: ignore[no-untyped-def]
     units = sorted(ReferenceStore.with_defaults().snapshot().units)
     settings = kafka_settings.model_copy(update={"partners": partners})
     run(ensure_topics(settings, units))
-    backlog = [incident(partners[i % 2], COMMUNES[i % len(COMMUNES)]) for i in range(BACKLOG)]
+    backlog = [partner_event(partners[i % 2], COMMUNES[i % len(COMMUNES)], fresh=True)
+               for i in range(BACKLOG)]
     assert run(produce(settings, [record_for(e) for e in backlog])) == BACKLOG
 
     start_worker()
     time.sleep(0.5)
-    alerts = [incident(partners[i % 2], COMMUNES[i % len(COMMUNES)],
-                       category=Category.STAFF_AGGRESSION) for i in range(ALERTS)]
-    alert_records = [(topics.partner_alerts(e.partner_id), key, value)
-                     for e in alerts for _, key, value in [record_for(e)]]
-    assert run(produce(settings, alert_records)) == ALERTS
+    alerts = [partner_event(partners[i % 2], COMMUNES[i % len(COMMUNES)], fresh=True,
+                            category=Category.STAFF_AGGRESSION) for i in range(ALERTS)]
+    # On the partners' alerts topics: the urgent lane (routing.policy.lane_for).
+    assert run(produce(settings, [record_for(e) for e in alerts])) == ALERTS
 
     acks_topics = {topics.partner_acks(p) for p in partners}
     alert_topics = [topics.unit_alerts(u) for u in units]
