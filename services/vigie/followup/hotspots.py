@@ -62,41 +62,85 @@ class Assessment:
         return HotspotTrigger.RISE if self.rise else HotspotTrigger.REPEAT
 
 
+@dataclass(frozen=True, slots=True)
+class Windows:
+    """The day ranges of one pass: the same for every residence (``window_end`` and the
+    others exclusive/inclusive as named)."""
+
+    window_start: date
+    window_end: date  # exclusive
+    baseline_start: date
+    repeat_start: date
+
+    @classmethod
+    def of(cls, day: date, history_start: date, thresholds: PreventionThresholds) -> Windows:
+        rise = thresholds.rise
+        window_end = day + timedelta(days=1)
+        window_start = window_end - timedelta(days=rise.window_days)
+        return cls(window_start, window_end,
+                   max(window_start - timedelta(weeks=rise.baseline_weeks), history_start),
+                   window_end - timedelta(days=thresholds.repeat.window_days))
+
+    @property
+    def baseline_days(self) -> int:
+        return max((self.window_start - self.baseline_start).days, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What a pass needs of one residence and group: counts, not the reports themselves
+    (the daily pass has them counted by PostgreSQL)."""
+
+    observed: int  # in the window
+    in_baseline: int  # in the baseline, before the window
+    most_repeated: int  # the most reports of one category since ``repeat_start``
+    categories: tuple[str, ...]  # seen in the window
+
+
+def count(reports: Iterable[tuple[date, str]], windows: Windows) -> Counts:
+    """``reports``: (day, category) of one residence and group, any order."""
+    observed = in_baseline = 0
+    recent: Counter[str] = Counter()
+    categories: set[str] = set()
+    for on, category in reports:
+        if on >= windows.window_end:
+            continue
+        if on >= windows.window_start:
+            observed += 1
+            categories.add(category)
+        elif on >= windows.baseline_start:
+            in_baseline += 1
+        if on >= windows.repeat_start:
+            recent[category] += 1
+    return Counts(observed, in_baseline, max(recent.values(), default=0),
+                  tuple(sorted(categories)))
+
+
+def judge(counts: Counts, windows: Windows, thresholds: PreventionThresholds) -> Assessment:
+    rise = thresholds.rise
+    baseline_days = windows.baseline_days
+    rate = max(counts.in_baseline / baseline_days if baseline_days else 0.0,
+               rise.rate_floor_per_day)
+    expected = rate * rise.window_days
+    p_value = poisson_tail(counts.observed, expected)
+    return Assessment(
+        window_start=windows.window_start, window_end=windows.window_end,
+        observed=counts.observed, expected=expected, baseline_days=baseline_days,
+        p_value=p_value,
+        rise=(baseline_days >= rise.min_baseline_days and counts.observed >= rise.min_observed
+              and p_value < rise.open_p_value),
+        repeat=counts.most_repeated >= thresholds.repeat.count,
+        categories=counts.categories,
+    )
+
+
 def assess(reports: Iterable[tuple[date, str]], day: date, history_start: date,
            thresholds: PreventionThresholds) -> Assessment:
     """``reports``: (day, category) of one residence and group, any order; those after
     ``day`` are ignored. ``history_start``: the first day the store has data for (a
     residence with no report since then had a rate of zero, not an unknown one)."""
-    rise, repeat = thresholds.rise, thresholds.repeat
-    window_end = day + timedelta(days=1)
-    window_start = window_end - timedelta(days=rise.window_days)
-    baseline_start = max(window_start - timedelta(weeks=rise.baseline_weeks), history_start)
-    repeat_start = window_end - timedelta(days=repeat.window_days)
-    observed = in_baseline = 0
-    recent: Counter[str] = Counter()
-    categories: set[str] = set()
-    for on, category in reports:
-        if on >= window_end:
-            continue
-        if on >= window_start:
-            observed += 1
-            categories.add(category)
-        elif on >= baseline_start:
-            in_baseline += 1
-        if on >= repeat_start:
-            recent[category] += 1
-    baseline_days = max((window_start - baseline_start).days, 0)
-    rate = max(in_baseline / baseline_days if baseline_days else 0.0, rise.rate_floor_per_day)
-    expected = rate * rise.window_days
-    p_value = poisson_tail(observed, expected)
-    return Assessment(
-        window_start=window_start, window_end=window_end, observed=observed,
-        expected=expected, baseline_days=baseline_days, p_value=p_value,
-        rise=(baseline_days >= rise.min_baseline_days and observed >= rise.min_observed
-              and p_value < rise.open_p_value),
-        repeat=any(n >= repeat.count for n in recent.values()),
-        categories=tuple(sorted(categories)),
-    )
+    windows = Windows.of(day, history_start, thresholds)
+    return judge(count(reports, windows), windows, thresholds)
 
 
 def next_step(episode_open: bool, assessment: Assessment,

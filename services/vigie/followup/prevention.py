@@ -13,7 +13,6 @@ the same ``notice_id``, which readers recognise.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -26,7 +25,7 @@ from vigie.contracts import topics
 from vigie.contracts.codec import encode
 from vigie.contracts.enums import HotspotTrigger, NoticeKind
 from vigie.contracts.models import PreventionNotice
-from vigie.followup.hotspots import Assessment, assess, explanation, next_step
+from vigie.followup.hotspots import Assessment, Counts, Windows, explanation, judge, next_step
 from vigie.kafka import clients
 from vigie.pipeline.outputs import deterministic_id
 from vigie.reference.prevention import PreventionThresholds
@@ -38,13 +37,33 @@ log = logging.getLogger("vigie.hotspots")
 #: Calendar days are the partnership's: Oise's.
 LOCAL_TIME = ZoneInfo("Europe/Paris")
 
-_REPORTS = """
-SELECT e.site_id, e.partner_id, e.insee_code, e.qpv_name, e.zsp, e.category,
-       (e.occurred_at AT TIME ZONE 'Europe/Paris')::date AS day
-FROM routed_events e
-WHERE e.site_id IS NOT NULL AND e.event_status = 'ACTUAL'
-  AND e.occurred_at >= %(since)s AND e.occurred_at < %(until)s
-  AND NOT EXISTS (SELECT 1 FROM follow_ups f WHERE f.root_id = e.event_id AND f.kind = 'CANCEL')
+#: Per residence and category group, the counts a pass needs (``hotspots.Counts``), counted
+#: by PostgreSQL (a national store holds a million facts a year, too many to bring over), and
+#: only where an episode could open (enough reports, or a repeat) or is open.
+_COUNTS = """
+WITH per_category AS (
+    SELECT e.site_id, e.category, max(e.partner_id) AS partner_id,
+           max(e.insee_code) AS insee_code, max(e.qpv_name) AS qpv_name, bool_or(e.zsp) AS zsp,
+           count(*) FILTER (WHERE e.occurred_at >= %(window_start)s) AS observed,
+           count(*) FILTER (WHERE e.occurred_at < %(window_start)s) AS in_baseline,
+           count(*) FILTER (WHERE e.occurred_at >= %(repeat_start)s) AS recent
+    FROM routed_events e
+    WHERE e.site_id IS NOT NULL AND e.event_status = 'ACTUAL'
+      AND e.occurred_at >= %(baseline_start)s AND e.occurred_at < %(window_end)s
+      AND NOT EXISTS (SELECT 1 FROM follow_ups f
+                      WHERE f.root_id = e.event_id AND f.kind = 'CANCEL')
+    GROUP BY e.site_id, e.category)
+SELECT c.site_id, g.grp, max(c.partner_id), max(c.insee_code), max(c.qpv_name),
+       bool_or(c.zsp), sum(c.observed)::int, sum(c.in_baseline)::int, max(c.recent)::int,
+       coalesce(array_agg(c.category ORDER BY c.category) FILTER (WHERE c.observed > 0),
+                '{}')
+FROM per_category c
+JOIN unnest(%(categories)s::text[], %(groups)s::text[]) AS g(category, grp)
+  ON g.category = c.category
+GROUP BY c.site_id, g.grp
+HAVING sum(c.observed) >= %(min_observed)s OR max(c.recent) >= %(repeat_count)s
+    OR EXISTS (SELECT 1 FROM open_episodes o
+               WHERE o.site_id = c.site_id AND o.category_group = g.grp)
 """
 _HISTORY_START = "SELECT min(occurred_at) FROM routed_events"
 _OPEN = """SELECT episode_id, site_id, partner_id, unit_id, category_group, trigger
@@ -120,8 +139,6 @@ async def decide_day(conn: psycopg.AsyncConnection[Any], day: date,
     A day is assessed once: the episodes' state is what the passes of the days before left,
     so assessing a past day again would reopen episodes that later passes closed. Its pass
     row, written in the same transaction, makes a second call a no-op."""
-    since = _midnight(day - timedelta(days=thresholds.history_days))
-    until = _midnight(day + timedelta(days=1))
     async with conn.transaction():
         cursor = await conn.execute("SELECT 1 FROM prevention_passes WHERE day = %s FOR UPDATE",
                                     (day,))
@@ -132,25 +149,31 @@ async def decide_day(conn: psycopg.AsyncConnection[Any], day: date,
         if first is None or first[0] is None:
             await conn.execute(_PASS, (day, thresholds.version, datetime.now(UTC)))
             return []
-        history_start = first[0].astimezone(LOCAL_TIME).date()
-        reports: dict[tuple[str, str], list[tuple[date, str]]] = defaultdict(list)
+        windows = Windows.of(day, first[0].astimezone(LOCAL_TIME).date(), thresholds)
+        groups = [(c.value, g) for g, categories in thresholds.groups.items() for c in categories]
+        cursor = await conn.execute(_COUNTS, {
+            "baseline_start": _midnight(windows.baseline_start),
+            "window_start": _midnight(windows.window_start),
+            "repeat_start": _midnight(windows.repeat_start),
+            "window_end": _midnight(windows.window_end),
+            "categories": [c for c, _ in groups], "groups": [g for _, g in groups],
+            "min_observed": thresholds.rise.min_observed,
+            "repeat_count": thresholds.repeat.count})
+        counts: dict[tuple[str, str], Counts] = {}
         residences: dict[str, Residence] = {}
-        cursor = await conn.execute(_REPORTS, {"since": since, "until": until})
-        for site_id, partner, insee, qpv, zsp, category, on in await cursor.fetchall():
-            group = thresholds.group_of(category)
-            if group is None:
-                continue
+        for (site_id, group, partner, insee, qpv, zsp, observed, in_baseline, recent,
+             categories) in await cursor.fetchall():
             residences[site_id] = Residence(site_id, partner, insee, qpv, zsp)
-            reports[(site_id, group)].append((on, category))
+            counts[(site_id, group)] = Counts(observed, in_baseline, recent, tuple(categories))
         cursor = await conn.execute(_OPEN)
         opened: dict[tuple[str, str], OpenEpisode] = {}
         for episode, site_id, partner, unit, group, trigger in await cursor.fetchall():
             opened[(site_id, group)] = OpenEpisode(episode, unit, trigger)
             residences.setdefault(site_id, Residence(site_id, partner, None, None, False))
         notices: list[PreventionNotice] = []
-        for key in sorted(set(reports) | set(opened)):
+        for key in sorted(set(counts) | set(opened)):
             site_id, group = key
-            assessment = assess(reports.get(key, ()), day, history_start, thresholds)
+            assessment = judge(counts.get(key, Counts(0, 0, 0, ())), windows, thresholds)
             episode = opened.get(key)
             step = next_step(episode is not None, assessment, thresholds)
             if step is None:
