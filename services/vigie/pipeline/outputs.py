@@ -4,7 +4,7 @@ Ids are deterministic (uuid5 of where the input sat in Kafka and what was said),
 re-sent after a worker crash carries the same id and a consumer can drop the copy.
 
 Hot path (same bytes as building each model and ``encode``-ing it, proven by
-``tests/unit/pipeline/test_outputs_fast_path.py``): acknowledgements are written from a plain
+``tests/unit/pipeline/test_outputs.py``): acknowledgements are written from a plain
 dict, without an ``Acknowledgement`` model; a routed copy is assembled from the Avro
 encodings of its fields (a record's binary form is their concatenation): ``unit_id`` +
 ``routed_at`` per unit, the event once per input, the enrichment and decision once per object
