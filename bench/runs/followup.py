@@ -36,7 +36,7 @@ from vigie.followup.prevention import decide_day
 from vigie.followup.report import build_charts, build_tables, render_html
 from vigie.followup.report_queries import Period, load
 from vigie.followup.sink import FollowUpSink
-from vigie.followup.store import FollowUpStore
+from vigie.followup.store import REFRESH_INSTANTS, FollowUpStore
 from vigie.kafka.follow import assigned
 from vigie.kafka.publish import publish_records
 from vigie.pipeline.outputs import deterministic_id
@@ -183,6 +183,8 @@ def _national_facts(conn: psycopg.Connection[Any], events: int, sites: int, year
                 copy.write_row((event_id + "-r", event_id, partner, "ROUTED", [unit], at))
                 copy.write_row((event_id + "-t", event_id, partner, "TAKEN_IN_CHARGE", [unit],
                                 at + timedelta(minutes=rng.randint(2, 600))))
+        # COPY bypasses the store: set the instants as the sink would have.
+        cur.execute(REFRESH_INSTANTS.format(which="true"))
     conn.commit()
     conn.execute("ANALYZE")
     conn.commit()

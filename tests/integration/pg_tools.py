@@ -42,6 +42,14 @@ def scratch_database(url: str, revision: str = "head") -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def without_notices(url: str) -> None:
+    """The store as a deployment that never ran a hotspot pass may have it: no notices
+    table (what the report and the purge must cope with)."""
+    with psycopg.connect(url) as conn:
+        conn.execute("DROP VIEW open_episodes")
+        conn.execute("DROP TABLE prevention_notices, prevention_passes")
+
+
 def fact(partner: str, occurred_at: datetime, *, site: str | None = None,
          insee: str = "60175", qpv: str | None = None, zsp: bool = False,
          category: str = "DAMAGE", lane: str = "INCIDENT",

@@ -30,7 +30,7 @@ from pydantic import SecretStr
 
 from tests.integration.debian_tools import debian_command
 from tests.integration.kafka_tools import consume, produce, run
-from tests.integration.pg_tools import fact, scratch_database, write
+from tests.integration.pg_tools import fact, scratch_database, without_notices, write
 from vigie.clients.force import status_record
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
@@ -259,7 +259,8 @@ def test_hotspot_section_reads_the_notices_only_once_the_table_exists(postgres: 
     the table (the documented columns), it lists the period's notices of the filtered
     partners, in order."""
     period = Period(datetime(2026, 10, 1).date(), datetime(2026, 12, 31).date())
-    with scratch_database(postgres, "0001") as url:
+    with scratch_database(postgres) as url:
+        without_notices(url)
         write(url, [fact("p-a", datetime(2026, 11, 3, 10, tzinfo=UTC), site="p-a-1")])
         before = load(url, period, Filters(("p-a",)))
         assert before.notices is None and before.summary["events"] == 1

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.integration.pg_tools import ack, fact, scratch_database, write
+from tests.integration.pg_tools import ack, fact, scratch_database, without_notices, write
 from vigie.followup.facts import FollowUpRow
 from vigie.followup.retention import cutoff, purge_url
 
@@ -65,13 +65,14 @@ def _ids(url: str) -> dict[str, set[str]]:
 
 
 def test_purge_deletes_old_facts_with_their_acks_and_follow_ups(postgres: str) -> None:
-    with scratch_database(postgres, "0001") as url:
+    with scratch_database(postgres) as url:
+        without_notices(url)
         kept = _fill(url)
         before = _ids(url)
 
         dry = purge_url(url, BEFORE, dry_run=True)
         assert (dry.routed_events, dry.event_acks, dry.follow_ups) == (5, 7, 3)
-        assert dry.prevention_notices is None  # no notices table at 0001
+        assert dry.prevention_notices is None  # no notices table
         assert _ids(url) == before  # a dry run deletes nothing
 
         done = purge_url(url, BEFORE)
@@ -83,7 +84,8 @@ def test_purge_deletes_old_facts_with_their_acks_and_follow_ups(postgres: str) -
 def test_purge_is_all_or_nothing(postgres: str) -> None:
     """A failure on the last delete (here a trigger refusing it) leaves every table as it
     was: the acks and follow-ups deleted first come back."""
-    with scratch_database(postgres, "0001") as url:
+    with scratch_database(postgres) as url:
+        without_notices(url)
         _fill(url)
         before = _ids(url)
         with psycopg.connect(url) as conn:
@@ -98,7 +100,8 @@ def test_purge_is_all_or_nothing(postgres: str) -> None:
 
 
 def test_purge_covers_hotspot_notices_when_the_store_has_them(postgres: str) -> None:
-    with scratch_database(postgres, "0001") as url:
+    with scratch_database(postgres) as url:
+        without_notices(url)
         with psycopg.connect(url) as conn:
             conn.execute("""CREATE TABLE prevention_notices (
                 notice_id text PRIMARY KEY, issued_at timestamptz NOT NULL)""")

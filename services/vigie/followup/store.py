@@ -34,6 +34,28 @@ ON CONFLICT (event_id) DO NOTHING"""
 _ACK = """
 INSERT INTO event_acks (ack_id, event_id, partner_id, status, units, issued_at)
 VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (ack_id) DO NOTHING"""
+#: The instants of an incident's course, from its acknowledgements, on its row (migration
+#: 0003): refreshed for the events a batch touches (``{which}``: a condition on event_id),
+#: so that a copy arriving after its acknowledgements, or before, ends the same.
+REFRESH_INSTANTS = """
+UPDATE routed_events e SET
+    received_at = s.received_at, first_status_at = s.first_status_at,
+    taken_in_charge_at = s.taken_in_charge_at, closed_at = s.closed_at,
+    escalated = s.escalated, transferred = s.transferred
+FROM (
+    SELECT event_id,
+           min(issued_at) FILTER (WHERE status = 'ROUTED') AS received_at,
+           min(issued_at) FILTER (WHERE status IN ('TAKEN_IN_CHARGE', 'PATROL_DISPATCHED',
+                                  'CLOSED', 'TRANSFER_REQUESTED')) AS first_status_at,
+           min(issued_at) FILTER (WHERE status IN ('TAKEN_IN_CHARGE', 'PATROL_DISPATCHED'))
+               AS taken_in_charge_at,
+           max(issued_at) FILTER (WHERE status = 'CLOSED') AS closed_at,
+           coalesce(bool_or(status = 'ESCALATED'), false) AS escalated,
+           coalesce(bool_or(status = 'TRANSFERRED'), false) AS transferred
+    FROM event_acks WHERE {which}
+    GROUP BY event_id) s
+WHERE e.event_id = s.event_id"""
+_REFRESH_BATCH = REFRESH_INSTANTS.format(which="event_id = ANY(%s)")
 _OFFSET = """
 INSERT INTO sink_offsets (consumer, topic, partition, next_offset) VALUES (%s, %s, %s, %s)
 ON CONFLICT (consumer, topic, partition) DO UPDATE
@@ -101,6 +123,9 @@ class FollowUpStore:
                 await cursor.executemany(_FOLLOW_UP, _params(batch.follow_ups))
             if batch.acks:
                 await cursor.executemany(_ACK, _params(batch.acks))
+            touched = {r.event_id for r in batch.routed} | {a.event_id for a in batch.acks}
+            if touched:
+                await cursor.execute(_REFRESH_BATCH, (sorted(touched),))
             await cursor.executemany(_OFFSET, [
                 (self.consumer, topic, partition, offset)
                 for (topic, partition), offset in batch.offsets.items()])
