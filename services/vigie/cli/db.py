@@ -1,4 +1,5 @@
-"""``vigie db`` and ``vigie followup``: the follow-up store's database and its sink."""
+"""``vigie db``, ``vigie followup`` and ``vigie hotspots``: the follow-up store's database,
+its sink and its daily hotspot pass."""
 
 from __future__ import annotations
 

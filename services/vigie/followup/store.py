@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import astuple, dataclass, field
+from typing import Any
 
 import psycopg
 
@@ -95,7 +96,7 @@ def _params(rows: Iterable[object]) -> list[tuple[object, ...]]:
 class FollowUpStore:
     """One connection of one sink (``consumer`` names it in ``sink_offsets``)."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[tuple[object, ...]], consumer: str) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], consumer: str) -> None:
         self.conn = conn
         self.consumer = consumer
 
@@ -112,7 +113,7 @@ class FollowUpStore:
             (self.consumer,))
         rows = await cursor.fetchall()
         await self.conn.commit()
-        return {(str(t), int(str(p))): int(str(o)) for t, p, o in rows}
+        return {(topic, partition): offset for topic, partition, offset in rows}
 
     async def write(self, batch: Batch) -> None:
         """Rows and offsets, all or nothing."""
