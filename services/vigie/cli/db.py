@@ -73,8 +73,8 @@ def status() -> None:
 @db_app.command()
 def migrate() -> None:
     """Bring the schema of VIGIE_DATABASE_URL (or the local cluster) up to date."""
+    from vigie.db import database_url
     from vigie.db.migrate import current, upgrade
-    from vigie.followup.sink import database_url
 
     url = database_url(get_settings())
     upgrade(url)
@@ -94,10 +94,10 @@ def purge(
 
     import psycopg
 
+    from vigie.db import database_url
     from vigie.db.local import DatabaseError
     from vigie.followup.report_queries import TIMEZONE
     from vigie.followup.retention import cutoff, purge_url
-    from vigie.followup.sink import database_url
 
     settings = get_settings()
     today = datetime.now(ZoneInfo(TIMEZONE)).date()
@@ -146,8 +146,8 @@ def hotspots(
     from pathlib import Path
 
     from vigie.cli.errors import kafka_failures
+    from vigie.db import database_url
     from vigie.followup.prevention import LOCAL_TIME, run_passes
-    from vigie.followup.sink import database_url
     from vigie.reference.prevention import default_thresholds, load_thresholds
     from vigie.workers.reference_loader import load_reference
 

@@ -92,8 +92,8 @@ def simulate(
 
 
 def _backfill(span: str, seed: int) -> None:
+    from vigie.db import database_url
     from vigie.followup.backfill import backfill
-    from vigie.followup.sink import database_url
 
     weeks_text = span.removesuffix("w")
     if not weeks_text.isdigit() or not 1 <= int(weeks_text) <= 104:

@@ -33,10 +33,10 @@ def report(
     as CSV, compared with the previous period of the same length."""
     import psycopg
 
+    from vigie.db import database_url
     from vigie.db.local import DatabaseError
     from vigie.followup.report import write_report
     from vigie.followup.report_queries import Filters, Period, load, parse_ids
-    from vigie.followup.sink import database_url
 
     try:
         period = Period(_day(start, "--from"), _day(end, "--to"))

@@ -20,9 +20,8 @@ from rich.console import Console
 from vigie.broker.local import BrokerError, LocalBroker
 from vigie.broker.secure import SecureBroker
 from vigie.cli.errors import kafka_failures
-from vigie.db import migrate
+from vigie.db import database_url, migrate
 from vigie.db.local import DatabaseError, LocalPostgres
-from vigie.followup.sink import database_url
 from vigie.settings import Settings, get_settings
 from vigie.simulation.feed import new_seed
 from vigie.terminal import safe_text

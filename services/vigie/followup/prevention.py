@@ -74,9 +74,7 @@ INSERT INTO prevention_notices (notice_id, episode_id, kind, trigger, site_id, p
 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
 ON CONFLICT DO NOTHING"""
 _PASS = """
-INSERT INTO prevention_passes (day, thresholds_version, ran_at) VALUES (%s, %s, %s)
-ON CONFLICT (day) DO UPDATE SET thresholds_version = excluded.thresholds_version,
-                                ran_at = excluded.ran_at"""
+INSERT INTO prevention_passes (day, thresholds_version, ran_at) VALUES (%s, %s, %s)"""
 
 
 def _midnight(day: date) -> datetime:

@@ -24,7 +24,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 
 from vigie.contracts.codec import DecodeError, decode
 from vigie.contracts.models import Acknowledgement, RoutedEvent
-from vigie.db import migrate
+from vigie.db import database_url, migrate
 from vigie.followup.facts import row_of_ack, row_of_routed
 from vigie.followup.store import Batch, FollowUpStore, Offsets
 from vigie.kafka import clients
@@ -40,15 +40,6 @@ POLL_MS = 500
 
 def consumer_group(settings: Settings) -> str:
     return f"{settings.app_id}-followup"
-
-
-def database_url(settings: Settings) -> str:
-    """``VIGIE_DATABASE_URL``, or the local cluster's (``vigie db start``)."""
-    if settings.database_url is not None:
-        return settings.database_url.get_secret_value()
-    from vigie.db.local import LocalPostgres
-
-    return LocalPostgres(settings).url()
 
 
 class _SeekToStored(ConsumerRebalanceListener):
