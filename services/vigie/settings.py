@@ -27,7 +27,13 @@ class Settings(BaseSettings):
     controller_port: int = 9093
     #: Partitions of partner, unit and internal topics (all equal: they are co-partitioned).
     partitions: int = 4
-    replication_factor: int = 1
+    #: Replicas of every topic Vigie creates: 1 on the single local broker, 3 on a cluster
+    #: (`vigie broker start --nodes 3`, the Strimzi cluster of deploy/k8s).
+    replication_factor: PositiveInt = 1
+    #: ``min.insync.replicas`` given to every topic Vigie creates (None: the broker's
+    #: default). 2 with 3 replicas: an ``acks=all`` write (the workers', the partners') is
+    #: on two brokers before it is acknowledged, and one broker may be down meanwhile.
+    min_insync_replicas: PositiveInt | None = None
     #: How workers and tools authenticate: PLAINTEXT (local broker) or SASL_SSL (the secure
     #: local broker, `vigie broker start --secure`, and the Strimzi cluster in deploy/k8s).
     security_protocol: str = "PLAINTEXT"
@@ -97,6 +103,13 @@ class Settings(BaseSettings):
             raise ValueError(
                 "partner_topic_max_message_bytes must be at least max_message_bytes "
                 f"({self.partner_topic_max_message_bytes} < {self.max_message_bytes})"
+            )
+        if (self.min_insync_replicas is not None
+                and self.min_insync_replicas > self.replication_factor):
+            # Kafka would create such topics, then refuse every acks=all write to them.
+            raise ValueError(
+                f"min_insync_replicas ({self.min_insync_replicas}) cannot exceed "
+                f"replication_factor ({self.replication_factor})"
             )
         return self
 

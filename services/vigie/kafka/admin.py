@@ -74,6 +74,9 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
             TopicSpec(topics.unit_status(unit), n, ack_cfg),
             TopicSpec(topics.unit_prevention(unit), n, prevention_cfg),
         ]
+    if settings.min_insync_replicas is not None:  # a cluster (settings.py says why 2 of 3)
+        isr = {"min.insync.replicas": str(settings.min_insync_replicas)}
+        specs = [TopicSpec(s.name, s.partitions, {**s.config, **isr}) for s in specs]
     return specs
 
 

@@ -102,3 +102,16 @@ def test_partner_client_config_bounds_librdkafka_batches(tmp_path: Path) -> None
     partner = broker.client_config("partner-opac-oise").librdkafka()
     assert int(partner["message.max.bytes"]) <= broker.settings.partner_topic_max_message_bytes
     assert "message.max.bytes" not in broker.client_config("unit-gn-bt-beauvais").librdkafka()
+
+
+def test_a_cluster_gives_every_topic_its_min_insync_replicas() -> None:
+    """On the three-node cluster every topic gets ``min.insync.replicas`` 2 (with 3 replicas);
+    on the single broker (no setting) none does, so the plan stays as the broker's."""
+    cluster = planned_topics(_settings(replication_factor=3, min_insync_replicas=2), UNITS)
+    single = {s.name: s.config for s in planned_topics(_settings(), UNITS)}
+    assert {s.config["min.insync.replicas"] for s in cluster} == {"2"}
+    assert {s.name: {k: v for k, v in s.config.items() if k != "min.insync.replicas"}
+            for s in cluster} == single
+    assert not any("min.insync.replicas" in c for c in single.values())
+    with pytest.raises(ValidationError):
+        _settings(replication_factor=1, min_insync_replicas=2)
