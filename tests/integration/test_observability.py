@@ -58,7 +58,7 @@ class Prometheus:
         config.write_text(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
             f"rule_files:\n  - {RULES}\n"
-            "scrape_configs:\n  - job_name: vigie-worker\n    static_configs:\n"
+            "scrape_configs:\n  - job_name: vigie-worker-metrics\n    static_configs:\n"
             f"      - targets: ['{target}']\n"
         )
         self.log = (workdir / "prometheus.log").open("wb")
