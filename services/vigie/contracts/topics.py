@@ -54,6 +54,18 @@ def unit_status(unit_id: str) -> str:
     return f"force.{unit_id}.status.v1"
 
 
+def partner_sandbox(partner_id: str) -> str:
+    """Where the partner's TEST events (CAP status ``Test``) are routed instead of to a unit:
+    the routed copies a unit would have received, read by the partner only (docs/routing.md,
+    "Sandbox")."""
+    return f"partner.{partner_id}.sandbox.v1"
+
+
+def unit_feedback(unit_id: str) -> str:
+    """Answers to the unit's refused statuses (``UnitFeedback``), read by the unit only."""
+    return f"force.{unit_id}.feedback.v1"
+
+
 def partner_prevention(partner_id: str) -> str:
     """Hotspot notices about the landlord's residences (read by the landlord only)."""
     return f"partner.{partner_id}.prevention.v1"

@@ -93,8 +93,8 @@ def _rules(
 
 
 def partner_acls(partner_id: str) -> list[AclRule]:
-    """A partner writes its two input topics and reads its acks and its hotspot notices,
-    nothing else.
+    """A partner writes its two input topics and reads its acks, its hotspot notices and its
+    sandbox (the routed copies of its TEST events), nothing else.
 
     WRITE comes with DESCRIBE because producers need the topic's metadata; consumer groups
     are confined to the prefix ``partner-<id>-`` so one partner cannot join (and disturb, or
@@ -105,18 +105,19 @@ def partner_acls(partner_id: str) -> list[AclRule]:
     T, G = ResourceType.TOPIC, ResourceType.GROUP
     return [
         *_rules(who, T, inputs, [Operation.WRITE, Operation.DESCRIBE]),
-        *_rules(who, T, [topics.partner_acks(partner_id), topics.partner_prevention(partner_id)],
+        *_rules(who, T, [topics.partner_acks(partner_id), topics.partner_prevention(partner_id),
+                         topics.partner_sandbox(partner_id)],
                 [Operation.READ, Operation.DESCRIBE]),
         *_rules(who, G, [f"{who}-"], [Operation.READ, Operation.DESCRIBE], PatternType.PREFIXED),
     ]
 
 
 def unit_acls(unit_id: str) -> list[AclRule]:
-    """A unit reads its incidents, alerts and hotspot notices and writes its status topic,
-    nothing else."""
+    """A unit reads its incidents, alerts, hotspot notices and the answers to its refused
+    statuses, and writes its status topic, nothing else."""
     who = unit_principal(unit_id)
     reads = [topics.unit_incidents(unit_id), topics.unit_alerts(unit_id),
-             topics.unit_prevention(unit_id)]
+             topics.unit_prevention(unit_id), topics.unit_feedback(unit_id)]
     T, G = ResourceType.TOPIC, ResourceType.GROUP
     return [
         *_rules(who, T, reads, [Operation.READ, Operation.DESCRIBE]),
@@ -146,11 +147,11 @@ def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> l
     for p in sorted(set(partners)):
         plan += _rules(w, T, [topics.partner_incidents(p), topics.partner_alerts(p)], rw)
         plan += _rules(w, T, [topics.partner_acks(p)], rww)
-        plan += _rules(w, T, [topics.partner_prevention(p)], ww)
+        plan += _rules(w, T, [topics.partner_prevention(p), topics.partner_sandbox(p)], ww)
     for u in sorted(set(units)):
         plan += _rules(w, T, [topics.unit_incidents(u), topics.unit_alerts(u)], rww)
         plan += _rules(w, T, [topics.unit_status(u)], rw)
-        plan += _rules(w, T, [topics.unit_prevention(u)], ww)
+        plan += _rules(w, T, [topics.unit_prevention(u), topics.unit_feedback(u)], ww)
     # Reference data, routing rules and unit availability: read only. Operations write them
     # (the admin login); a unit cannot, since Kafka ACLs cannot restrict a shared compacted
     # topic by key and a unit could otherwise declare another unit unavailable.

@@ -66,6 +66,7 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
             TopicSpec(topics.partner_alerts(partner), n, partner_cfg),
             TopicSpec(topics.partner_acks(partner), n, ack_cfg),
             TopicSpec(topics.partner_prevention(partner), n, prevention_cfg),
+            TopicSpec(topics.partner_sandbox(partner), n, event_cfg),
         ]
     for unit in sorted(set(unit_ids)):
         specs += [
@@ -73,6 +74,7 @@ def planned_topics(settings: Settings, unit_ids: Iterable[str]) -> list[TopicSpe
             TopicSpec(topics.unit_alerts(unit), n, event_cfg),
             TopicSpec(topics.unit_status(unit), n, ack_cfg),
             TopicSpec(topics.unit_prevention(unit), n, prevention_cfg),
+            TopicSpec(topics.unit_feedback(unit), n, ack_cfg),
         ]
     if settings.min_insync_replicas is not None:  # a cluster (settings.py says why 2 of 3)
         isr = {"min.insync.replicas": str(settings.min_insync_replicas)}
