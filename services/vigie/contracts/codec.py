@@ -337,15 +337,7 @@ class MessageCodec(Generic[M]):
 
     def decode(self, data: bytes, max_bytes: int | None = None) -> M:
         """The model, or ``DecodeError``; no other exception escapes."""
-        record = self.decode_record(data, max_bytes)
-        try:
-            return self.model_type.model_validate(record)
-        except ValidationError as exc:
-            raise DecodeError(ReasonCode.SCHEMA_VIOLATION, _violation_detail(exc)) from None
-        except Exception as exc:  # defensive: a validator bug must not crash a worker
-            raise DecodeError(
-                ReasonCode.SCHEMA_VIOLATION, f"model check failed ({type(exc).__name__})"
-            ) from None
+        return model_check(self.decode_record(data, max_bytes), self.model_type)
 
     def knows(self, data: bytes) -> bool:
         """True when ``data`` is framed with a known version of this message."""
@@ -354,6 +346,20 @@ class MessageCodec(Generic[M]):
         except DecodeError:
             return False
         return key in self._by_key
+
+
+def model_check(record: Any, model_type: type[M]) -> M:
+    """The model check every input goes through once its format is read: a decoded Avro
+    record here, a partner's JSON in the HTTP gateway (vigie.gateway), so that both answer
+    the same ``SCHEMA_VIOLATION`` with the same payload-free detail."""
+    try:
+        return model_type.model_validate(record)
+    except ValidationError as exc:
+        raise DecodeError(ReasonCode.SCHEMA_VIOLATION, _violation_detail(exc)) from None
+    except Exception as exc:  # defensive: a validator bug must not crash a worker
+        raise DecodeError(
+            ReasonCode.SCHEMA_VIOLATION, f"model check failed ({type(exc).__name__})"
+        ) from None
 
 
 class FieldsWriter:
