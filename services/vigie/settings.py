@@ -59,8 +59,15 @@ class Settings(BaseSettings):
     #: limitation; the reason is in vigie/followup/retention.py). `vigie db purge` applies it.
     followup_retention_days: PositiveInt = 1096
 
-    # Partners (bailleurs) whose topics the workers read; a new partner is a config change.
-    partners: list[str] = ["opac-oise", "oise-habitat", "clesence", "sa-hlm-oise"]
+    #: The registry of participants (vigie.reference.participants): partners, units,
+    #: operations logins and quotas. `vigie onboard`/`offboard` edit it; in Kubernetes it is
+    #: mounted from a ConfigMap (docs/operations.md, "Onboarding").
+    registry_file: Path = PROJECT_DIR / "services" / "vigie" / "reference" / "data" / \
+        "participants-oise.json"
+    #: Partners (bailleurs) whose topics the workers read. Unset, the registry's partners,
+    #: read when the settings are built (a worker's start): a new partner needs no code change.
+    #: ``VIGIE_PARTNERS`` (a JSON list) overrides it, e.g. for tests.
+    partners: list[str] = []
 
     # Workers
     app_id: str = "vigie"
@@ -95,6 +102,14 @@ class Settings(BaseSettings):
     #: header. An output above it is never sent: its input is dead-lettered instead, so one
     #: message can never make a transaction fail (and the worker crash-loop) forever.
     max_output_bytes: int = 1_000_000
+
+    @model_validator(mode="after")
+    def _partners_from_the_registry(self) -> Settings:
+        if "partners" not in self.model_fields_set:
+            from vigie.reference.participants import load_registry
+
+            self.partners = load_registry(self.registry_file).partner_ids()
+        return self
 
     @model_validator(mode="after")
     def _partner_topics_take_the_contract(self) -> Settings:
