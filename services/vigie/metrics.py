@@ -48,6 +48,11 @@ PASS_COMMIT = Histogram(
     "what an alert fetched during a pass waits for, on top of the pass itself",
     buckets=LATENCY_BUCKETS,
 )
+OFFSET_BEHIND_STATE = Counter(
+    "vigie_offset_behind_state",
+    "Take-overs where the group's committed offset lagged behind the restored state, which "
+    "proves a later commit: the worker resumed after the state's record, not from the offset",
+)
 
 # -- reference data -------------------------------------------------------------------------
 # The timestamp is what Prometheus prefers (age = time() - it); the age gauge is computed at

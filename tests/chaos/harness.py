@@ -421,6 +421,8 @@ class Chaos:
             keys = {c: i.key for i, c in zip(inputs, publisher.coordinates, strict=True) if c}
             self.report.problems += asyncio.run(
                 diagnose(self.settings, missing[:5], keys))
+        if self.report.duplicated_acks:
+            self.report.problems += duplicate_diagnosis(outputs)
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -455,6 +457,10 @@ class Outputs:
     acks: list[Acknowledgement] = field(default_factory=list)
     copies: list[RoutedEvent] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    #: Where each ack record sits in the log (partition, offset, broker timestamp), by ack id:
+    #: a duplicate is diagnosed from these (which transaction wrote each copy, and when).
+    ack_records: dict[str, list[tuple[int, int, int]]] = field(
+        default_factory=lambda: defaultdict(list))
 
 
 async def collect(settings: Settings, inputs: list[Input],
@@ -487,6 +493,8 @@ async def collect(settings: Settings, inputs: list[Input],
                     elif record.topic.startswith("partner."):
                         ack = decode(record.value, Acknowledgement, max_bytes=MAX_READ)
                         out.acks.append(ack)
+                        out.ack_records[ack.ack_id].append(
+                            (record.partition, record.offset, record.timestamp))
                         if ack.status in ROUTING and ack.source is not None:
                             src = (ack.source.topic, ack.source.partition, ack.source.offset)
                             terminal.add(src)
@@ -504,6 +512,20 @@ async def collect(settings: Settings, inputs: list[Input],
             if done_at is not None and time.monotonic() - done_at >= config.settle:
                 break
     return out
+
+
+def duplicate_diagnosis(outputs: Outputs) -> list[str]:
+    """For each ack id written more than once: where and when each copy was written, to set
+    beside the workers' and the broker's logs (which process committed which)."""
+    lines = []
+    for ack in outputs.acks:
+        found = outputs.ack_records.get(ack.ack_id, [])
+        if len(found) > 1 and ack.source is not None:
+            where = ", ".join(f"p{p}@{o} t={t}" for p, o, t in found)
+            lines.append(f"  duplicated ack {ack.ack_id} {ack.status.value} for "
+                         f"{ack.source.topic}/{ack.source.partition}/{ack.source.offset}: "
+                         f"{where}")
+    return sorted(set(lines))[:10]
 
 
 def missing_inputs(coordinates: list[Coordinates | None], outputs: Outputs) -> list[Coordinates]:

@@ -58,7 +58,7 @@ from vigie.contracts.reasons import ReasonCode
 from vigie.kafka import clients
 from vigie.pipeline.escalation import ESCALATION_TIMER, EscalationProcessor
 from vigie.pipeline.intake import IntakeProcessor
-from vigie.pipeline.messages import Inbound, Outbound, StageResult
+from vigie.pipeline.messages import Inbound, Outbound, Outcome, StageResult
 from vigie.pipeline.status import StatusProcessor
 from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.chain import RoutingContext
@@ -361,6 +361,11 @@ class RoutingEngine:
                 log.exception("intake failed", extra={"source": inbound.coordinates_text})
                 result = self.intake.dead_letter(inbound, ReasonCode.INTERNAL_ERROR,
                                                  "unexpected error in intake")
+            if result.outcome is Outcome.REPLAYED:
+                # Its outcome is in the committed state, yet its offset was not: this repeats
+                # outputs that read_committed readers already have (a duplicate).
+                log.warning("a record already in the state was read again",
+                            extra={"source": inbound.coordinates_text})
             latency = time.time() - result.sent_at if result.sent_at else None
             lane_name = lane.value.lower()
             work.counted.append(lambda: metrics.record_intake(lane_name, result, latency))
@@ -529,17 +534,26 @@ class RoutingEngine:
         consumer.pause(*owned.alerts)
         assert self.alert_reader is not None
         self.alert_reader.assign(owned.alerts)
+        floor = self.state.last_inputs()
         for tp in assigned:
             meta = committed.get(tp)
-            if meta is None or meta.offset < 0:
-                # Never committed: from the start (a retention-deleted offset 0 falls back to
-                # the earliest, auto_offset_reset). seek_to_beginning() would wait for the
-                # fetcher, which does not run during a rebalance.
-                self._reader_for(tp).seek(tp, 0)
-                self.committed[tp] = 0  # for the lag gauge: everything is still to read
-            else:
-                self._reader_for(tp).seek(tp, meta.offset)
-                self.committed[tp] = meta.offset
+            # Never committed: from the start (a retention-deleted offset 0 falls back to the
+            # earliest, auto_offset_reset). seek_to_beginning() would wait for the fetcher,
+            # which does not run during a rebalance.
+            start = meta.offset if meta is not None and meta.offset >= 0 else 0
+            recorded = floor.get((tp.topic, tp.partition))
+            if recorded is not None and start <= recorded:
+                # The restored state holds the outcome of a later record, so the transaction
+                # that committed it also committed this input past it: the offset fetch lags
+                # behind it (aiokafka's OffsetFetch cannot ask for stable offsets, KIP-447).
+                # Reading from the fetched offset would publish that outcome a second time.
+                log.warning("committed offset behind the restored state: resuming after it",
+                            extra={"topic": tp.topic, "partition": tp.partition,
+                                   "fetched": start, "resumed": recorded + 1})
+                metrics.OFFSET_BEHIND_STATE.inc()
+                start = recorded + 1
+            self._reader_for(tp).seek(tp, start)
+            self.committed[tp] = start
         self._owned = owned
         total = max(owned.partition_counts.values(), default=0)
         self._share = min(1.0, len(numbers) / total) if total else 1.0

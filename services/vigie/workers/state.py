@@ -99,6 +99,24 @@ class EventState:
         return [self._entries[p][event_id].units for event_id, (_, p) in self.deadlines.items()
                 if event_id in self._entries.get(p, {})]
 
+    def last_inputs(self) -> dict[tuple[str, int], int]:
+        """The highest input offset each (topic, partition) has in the entries' sources.
+
+        An entry is in the committed changelog only if the transaction that wrote it, with the
+        input offsets past its source record, committed: so the group's committed offset of
+        that input is at least this plus one, whatever a lagging offset fetch may say."""
+        highest: dict[tuple[str, int], int] = {}
+        for entries in self._entries.values():
+            for record in entries.values():
+                parts = record.source.rsplit("/", 2)
+                if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+                    continue
+                key = (parts[0], int(parts[1]))
+                offset = int(parts[2])
+                if offset > highest.get(key, -1):
+                    highest[key] = offset
+        return highest
+
     def drop(self, partitions: Iterable[int]) -> None:
         for p in partitions:
             self._entries.pop(p, None)

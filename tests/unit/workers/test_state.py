@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from vigie.contracts.enums import AckStatus, Lane
 from vigie.pipeline.messages import EventRecord
@@ -48,3 +49,14 @@ def test_drop_forgets_entries_and_timers_of_revoked_partitions() -> None:
     assert state.partitions == {3}
     assert state.lookup("a", 0) is None
     assert state.due(now=10.0) == [("b", 3)]
+
+
+def test_last_inputs_gives_the_highest_source_offset_per_input_partition() -> None:
+    """What a take-over resumes after when the group's offset fetch lags behind the state."""
+    state = EventState(Settings())
+    state.put(replace(_record("a"), source="partner.opac-oise.alerts.v1/0/7"), 0)
+    state.put(replace(_record("b"), source="partner.opac-oise.alerts.v1/0/41"), 0)
+    state.put(replace(_record("c"), source="partner.opac-oise.incidents.v1/1/3"), 1)
+    state.put(replace(_record("d"), source="escalation-timer"), 1)  # not an input: ignored
+    assert state.last_inputs() == {("partner.opac-oise.alerts.v1", 0): 41,
+                                   ("partner.opac-oise.incidents.v1", 1): 3}
