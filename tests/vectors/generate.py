@@ -33,6 +33,7 @@ from vigie.contracts.enums import (  # noqa: E402
     DecisionStatus,
     EventStatus,
     Force,
+    ForceStatus,
     Lane,
     LocateMethod,
     MessageType,
@@ -54,6 +55,7 @@ from vigie.contracts.models import (  # noqa: E402
     RoutedEvent,
     RoutingDecision,
     SiteRecord,
+    StatusUpdate,
 )
 from vigie.contracts.schemas import MESSAGE_OF_MODEL, get_registry  # noqa: E402
 
@@ -184,6 +186,17 @@ def ack_v2() -> Acknowledgement:
     })
 
 
+def status_update() -> StatusUpdate:
+    """A unit's transfer request, citing the root id of the incident (the NEW's event id)."""
+    return StatusUpdate(
+        event_id="3f2b8c1e-5d4a-4e6b-9c7d-1a2b3c4d5e6f",
+        unit_id="gn-bt-meru",
+        status=ForceStatus.TRANSFER_REQUESTED,
+        at=datetime(2025, 3, 14, 21, 44, 30, 125000, tzinfo=UTC),
+        transfer_to_force=Force.PN,
+    )
+
+
 def dead_letter() -> DeadLetter:
     return DeadLetter(
         failed_at=datetime(2025, 3, 14, 22, 0, 1, 5000, tzinfo=UTC),
@@ -268,6 +281,7 @@ def vectors() -> dict[str, tuple[bytes, int]]:
         "acknowledgement_v2": (encode(ack_v2()), 2),
         "dead_letter_v1": (encode(dead_letter(), version=1), 1),
         "dead_letter_v2": (encode(dead_letter_oversized()), 2),
+        "status_update_v1": (encode(status_update(), version=1), 1),
     }
 
 
@@ -281,6 +295,7 @@ MESSAGE_OF_VECTOR: dict[str, type[BaseModel]] = {
     "acknowledgement_v2": Acknowledgement,
     "dead_letter_v1": DeadLetter,
     "dead_letter_v2": DeadLetter,
+    "status_update_v1": StatusUpdate,
 }
 
 
