@@ -62,7 +62,7 @@ class Settings(BaseSettings):
     #: The registry of participants (vigie.reference.participants): partners, units,
     #: operations logins and quotas. `vigie onboard`/`offboard` edit it; in Kubernetes it is
     #: mounted from a ConfigMap (docs/operations.md, "Onboarding").
-    registry_file: Path = PROJECT_DIR / "services" / "vigie" / "reference" / "data" / \
+    registry_file: Path = Path(__file__).resolve().parent / "reference" / "data" / \
         "participants-oise.json"
     #: Partners (bailleurs) whose topics the workers read. Unset, the registry's partners,
     #: read when the settings are built (a worker's start): a new partner needs no code change.

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 #: The shipped registry; ``VIGIE_REGISTRY_FILE`` points a deployment (or a test) elsewhere.
@@ -48,7 +48,7 @@ class Quotas(_Strict):
     #: Bytes per second it may fetch (None: unlimited).
     consumer_byte_rate: PositiveInt | None = None
     #: Share of a broker's request-handler and network threads' time, in % of one thread.
-    request_percentage: PositiveFloat | None = None
+    request_percentage: PositiveInt | None = None
 
     def kafka(self) -> dict[str, float]:
         """The set quota keys and values, as ``AlterClientQuotas`` and Strimzi take them."""
