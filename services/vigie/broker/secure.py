@@ -223,6 +223,21 @@ class SecureBroker(LocalBroker):
         self._save_credentials(data)
         return data
 
+    def remember_login(self, principal: str, password: str) -> None:
+        """Record a login created on the running broker by ``vigie onboard`` (already in
+        its metadata: marked registered), so the local tools can log in as it."""
+        data = self._load_credentials()
+        data.setdefault("users", {})[principal] = password
+        data["registered"] = sorted({*data.get("registered", []), principal})
+        self._save_credentials(data)
+
+    def forget_login(self, principal: str) -> None:
+        """Drop a login removed by ``vigie offboard``."""
+        data = self._load_credentials()
+        data.get("users", {}).pop(principal, None)
+        data["registered"] = [p for p in data.get("registered", []) if p != principal]
+        self._save_credentials(data)
+
     def password(self, principal: str) -> str:
         """The stored password of a principal (KeyError for an unknown one)."""
         return str(self._load_credentials()["users"][principal])

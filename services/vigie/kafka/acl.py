@@ -15,11 +15,13 @@ from enum import IntEnum
 
 from vigie.contracts import topics
 from vigie.kafka import clients
+from vigie.reference.participants import Kind, Registry
 from vigie.settings import Settings
 
-#: The super-user of setup and operations (topic creation, reference data).
+#: The super-user of the local secure broker (vigie.broker.secure): setup and operations.
+#: On a cluster, the registry's admin login (``vigie-admin``, a Strimzi super-user).
 ADMIN = "admin"
-#: The login of every Vigie worker process.
+#: The login of every Vigie worker process (the registry's worker login; a test checks it).
 WORKER = "vigie-worker"
 
 
@@ -213,3 +215,49 @@ def apply_acls(settings: Settings, rules: Sequence[AclRule], timeout: float = 30
     del admin
     if failed:
         raise AclError(f"{len(failed)} of {len(bindings)} ACLs not created, e.g. {failed[:3]}")
+
+
+def registry_plan(registry: Registry, app_id: str) -> list[AclRule]:
+    """The deployment's plan for every partner and unit of the registry of participants."""
+    return acl_plan(registry.partner_ids(), registry.unit_ids(), app_id)
+
+
+def participant_acls(kind: Kind, participant_id: str) -> list[AclRule]:
+    """What one partner's or unit's own login may do (``partner_acls`` / ``unit_acls``)."""
+    return partner_acls(participant_id) if kind == "partner" else unit_acls(participant_id)
+
+
+def remove_acls(settings: Settings, rules: Sequence[AclRule], timeout: float = 30.0) -> int:
+    """Delete exactly these bindings (absent ones are not an error); return how many the
+    broker deleted. Offboarding uses it: the login's requests are refused from the next one
+    on, its open connections included, since the authorizer checks every request."""
+    from confluent_kafka.admin import (
+        AclBindingFilter,
+        AclOperation,
+        AclPermissionType,
+        ResourcePatternType,
+    )
+    from confluent_kafka.admin import (
+        ResourceType as KafkaResourceType,
+    )
+
+    filters = [
+        AclBindingFilter(KafkaResourceType(int(r.resource_type)), r.resource_name,
+                         ResourcePatternType(int(r.pattern)), f"User:{r.principal}", "*",
+                         AclOperation(int(r.operation)), AclPermissionType.ALLOW)
+        for r in sorted(set(rules))
+    ]
+    if not filters:
+        return 0
+    admin = clients.librdkafka_admin(settings)
+    futures = admin.delete_acls(filters, request_timeout=timeout)
+    deleted, failed = 0, []
+    for binding_filter, future in futures.items():
+        try:
+            deleted += len(future.result(timeout))
+        except Exception as exc:  # KafkaException, or a timeout of the future
+            failed.append(f"{binding_filter}: {exc}")
+    del admin
+    if failed:
+        raise AclError(f"{len(failed)} of {len(filters)} ACL deletions failed, e.g. {failed[:3]}")
+    return deleted

@@ -25,6 +25,7 @@ from vigie.kafka.acl import (
     acl_plan,
 )
 from vigie.kafka.admin import EVENTS_TABLE, planned_topics
+from vigie.reference.participants import load_registry
 from vigie.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -113,7 +114,13 @@ def test_worker_deployment(docs: dict[str, list[Any]]) -> None:
     assert env["VIGIE_METRICS_PORT"] == "9464"
     # Loopback by default: the probes and Prometheus need it opened, and the policy fences it.
     assert env["VIGIE_METRICS_HOST"] == "0.0.0.0"
-    assert json.loads(env["VIGIE_PARTNERS"])
+    # The partners come from the registry mounted from a ConfigMap, not from a list here.
+    assert "VIGIE_PARTNERS" not in env
+    registry = Path(env["VIGIE_REGISTRY_FILE"])
+    [mount] = [m for m in container["volumeMounts"] if Path(m["mountPath"]) == registry.parent]
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    generated = {g["name"]: g for g in _one(docs, "Kustomization")["configMapGenerator"]}
+    assert f"{registry.name}" in generated[volume["configMap"]["name"]]["files"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["resources"]["requests"] and container["resources"]["limits"]["memory"]
@@ -159,7 +166,10 @@ def test_worker_env_is_settings(
         if value is not None:  # valueFrom (the password) has no literal value
             monkeypatch.setenv(name, value)
     monkeypatch.setenv("VIGIE_SASL_PASSWORD", "from-the-secret")
+    # The ConfigMap's file, mounted where VIGIE_REGISTRY_FILE points in the pod.
+    monkeypatch.setenv("VIGIE_REGISTRY_FILE", str(K8S / "participants.json"))
     settings = Settings(_env_file=None)
+    assert settings.partners == load_registry(K8S / "participants.json").partner_ids()
     assert settings.app_id == _env(_one(docs, "Deployment"))["VIGIE_APP_ID"]
     assert settings.security_protocol == "SASL_SSL"
 
@@ -172,7 +182,7 @@ def test_worker_logs_in_to_the_tls_listener(docs: dict[str, list[Any]]) -> None:
     pod = deployment["spec"]["template"]["spec"]
     container = pod["containers"][0]
     env = _env(deployment)
-    [listener] = kafka["spec"]["kafka"]["listeners"]
+    [listener] = [li for li in kafka["spec"]["kafka"]["listeners"] if li["type"] == "internal"]
     assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
     assert env["VIGIE_BOOTSTRAP_SERVERS"].endswith(f":{listener['port']}")
     assert env["VIGIE_SECURITY_PROTOCOL"] == "SASL_SSL"
@@ -200,11 +210,14 @@ def test_kafka_cluster(docs: dict[str, list[Any]]) -> None:
     assert config["min.insync.replicas"] == 2
     assert config["offsets.topic.replication.factor"] == 3
     assert config["auto.create.topics.enable"] is False
-    [listener] = kafka["spec"]["kafka"]["listeners"]
-    assert listener["tls"] is True
-    assert listener["authentication"]["type"] == "scram-sha-512"
+    listeners = {li["type"]: li for li in kafka["spec"]["kafka"]["listeners"]}
+    # Every listener, the partners' external one included: TLS and SCRAM, no anonymous door.
+    for listener in listeners.values():
+        assert listener["tls"] is True
+        assert listener["authentication"]["type"] == "scram-sha-512"
+    assert set(listeners) == {"internal", "loadbalancer"}
     env = _env(_one(docs, "Deployment"))
-    assert env["VIGIE_BOOTSTRAP_SERVERS"].endswith(f":{listener['port']}")
+    assert env["VIGIE_BOOTSTRAP_SERVERS"].endswith(f":{listeners['internal']['port']}")
     assert env["VIGIE_BOOTSTRAP_SERVERS"].startswith(f"{kafka['metadata']['name']}-kafka-")
 
 
@@ -251,7 +264,11 @@ def test_users_follow_acl_plan(docs: dict[str, list[Any]]) -> None:
     units = [n.removeprefix("unit-") for n in users if n.startswith("unit-")]
     assert partners and units and "vigie-worker" in users
     plan = acl_plan(partners, units, _env(_one(docs, "Deployment"))["VIGIE_APP_ID"])
+    superusers = set(_one(docs, "Kafka")["spec"]["kafka"]["authorization"]["superUsers"])
     for name, user in users.items():
+        if name in superusers:  # the administrator: no ACL needed, none given
+            assert "authorization" not in user["spec"], name
+            continue
         expected = {r for r in plan if r.principal == name}
         if name == "vigie-worker":
             # KafkaTopic resources replace the CREATE rights.
