@@ -13,7 +13,8 @@ import pytest
 VIGIE = Path(__file__).resolve().parents[2] / "services" / "vigie"
 DOMAIN = ["contracts", "reference", "routing", "acks", "pipeline", "clients",
           "simulation/feed.py"]
-ADAPTERS = ("vigie.kafka", "vigie.workers", "vigie.cli", "vigie.broker", "vigie.console")
+ADAPTERS = ("vigie.kafka", "vigie.workers", "vigie.cli", "vigie.broker", "vigie.console",
+            "vigie.gateway")
 KAFKA = ("aiokafka", "confluent_kafka")
 
 

@@ -15,6 +15,7 @@ from vigie.cli.db import db_app, followup, hotspots  # noqa: E402
 from vigie.cli.deploy import deploy_app  # noqa: E402
 from vigie.cli.force import ack, tail  # noqa: E402
 from vigie.cli.onboard import offboard_app, onboard_app  # noqa: E402
+from vigie.cli.gateway import gateway_app  # noqa: E402
 from vigie.cli.partner import publish, simulate  # noqa: E402
 from vigie.cli.ref import ref_app  # noqa: E402
 from vigie.cli.report import report  # noqa: E402
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(deploy_app, name="deploy")
 app.command("decode")(decode_command)
 app.command("followup")(followup)
+app.add_typer(gateway_app, name="gateway")
 app.command("hotspots")(hotspots)
 app.add_typer(offboard_app, name="offboard")
 app.add_typer(onboard_app, name="onboard")

@@ -1,0 +1,154 @@
+"""Acknowledgements POSTed to a partner's webhook: signed, retried, never lost.
+
+Driven from the partner's acks topic by a consumer group of the gateway's replicas
+(``<app_id>-gateway-webhook-<partner>``, ``read_committed``): a record's offset is committed
+only once its POST was answered 2xx, and a POST is retried (doubling backoff, capped) for as
+long as the receiver fails. A receiver down for a while gets everything after it comes back,
+in order per partition; a gateway that dies between a successful POST and its commit sends
+that acknowledgement again. So each acknowledgement arrives at least once, and the
+``Idempotency-Key`` header (its ``ack_id``, stable even across a worker's replay) lets the
+receiver keep it exactly once.
+
+The body is the acknowledgement as JSON (the same as in ``GET /v1/events/{id}``); the
+``X-Vigie-Signature`` header is ``sha256=`` + hex HMAC-SHA256 of the body's bytes with the
+partner's webhook secret, checked by the receiver with ``verify``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+import random
+
+import httpx
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+
+from vigie.contracts import topics
+from vigie.contracts.codec import DecodeError, decode
+from vigie.contracts.models import Acknowledgement
+from vigie.gateway.partners import GatewayPartner
+from vigie.gateway.settings import GatewaySettings
+from vigie.kafka import clients
+from vigie.settings import Settings
+
+log = logging.getLogger("vigie.gateway.webhooks")
+
+SIGNATURE_HEADER = "X-Vigie-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: The dispatcher may retry one record for a long time; Kafka must not take that for a hung
+#: consumer (liveness is the heartbeat's business).
+MAX_POLL_INTERVAL_MS = 24 * 3600 * 1000
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify(secret: str, body: bytes, header: str | None) -> bool:
+    """What a receiver checks: the header is the body's signature with its secret."""
+    return header is not None and hmac.compare_digest(signature(secret, body), header)
+
+
+def body_of(ack: Acknowledgement) -> bytes:
+    return ack.model_dump_json().encode()
+
+
+def group_of(settings: Settings, partner_id: str) -> str:
+    return f"{settings.app_id}-gateway-webhook-{partner_id}"
+
+
+class WebhookDispatcher:
+    """One partner's webhook deliveries (one per replica; the group shares partitions)."""
+
+    def __init__(self, settings: Settings, config: GatewaySettings, partner: GatewayPartner,
+                 http: httpx.AsyncClient, stop: asyncio.Event) -> None:
+        assert partner.webhook_url is not None and partner.webhook_secret is not None
+        self.settings = settings
+        self.config = config
+        self.partner = partner
+        self.url = str(partner.webhook_url)
+        self.secret = partner.webhook_secret.get_secret_value()
+        self.http = http
+        self.stop = stop
+        self.delivered = 0
+        self.failures = 0
+
+    async def run(self) -> None:
+        consumer = clients.consumer(
+            self.settings, topics.partner_acks(self.partner.partner_id),
+            group_id=group_of(self.settings, self.partner.partner_id),
+            enable_auto_commit=False, isolation_level="read_committed",
+            auto_offset_reset=self.config.webhook_start,
+            max_poll_interval_ms=MAX_POLL_INTERVAL_MS)
+        await consumer.start()
+        try:
+            while not self.stop.is_set():
+                batch = await consumer.getmany(timeout_ms=500, max_records=200)
+                await asyncio.gather(*(self._partition(consumer, tp, records)
+                                       for tp, records in batch.items()))
+        finally:
+            await consumer.stop()
+
+    async def _partition(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
+                         records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        for record in records:
+            try:
+                ack = decode(record.value or b"", Acknowledgement)
+            except DecodeError:
+                log.warning("undecodable acknowledgement skipped",
+                            extra={"partner": self.partner.partner_id, "offset": record.offset})
+                ack = None
+            if ack is not None and not await self._deliver(consumer, tp, ack):
+                self._rewind(consumer, tp, record.offset)
+                return
+            try:
+                await consumer.commit({tp: record.offset + 1})
+            except KafkaError as exc:
+                # Delivered but not committed (the partition moved, or the coordinator is
+                # away): the next owner sends it again, the receiver drops it by its key.
+                log.warning("webhook offset not committed",
+                            extra={"partner": self.partner.partner_id,
+                                   "error": type(exc).__name__})
+                self._rewind(consumer, tp, record.offset + 1)
+                return
+
+    @staticmethod
+    def _rewind(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
+        """Fetch again from ``offset`` what this batch did not finish (if still ours)."""
+        if tp in consumer.assignment():
+            consumer.seek(tp, offset)
+
+    async def _deliver(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
+                       ack: Acknowledgement) -> bool:
+        """POST until a 2xx (True), or until stopped or the partition moved (False)."""
+        body = body_of(ack)
+        headers = {"Content-Type": "application/json",
+                   SIGNATURE_HEADER: signature(self.secret, body),
+                   IDEMPOTENCY_HEADER: ack.ack_id,
+                   "User-Agent": "vigie-gateway"}
+        delay = self.config.webhook_backoff_initial_seconds
+        attempt = 0
+        while not self.stop.is_set() and tp in consumer.assignment():
+            attempt += 1
+            try:
+                answer = await self.http.post(self.url, content=body, headers=headers,
+                                              timeout=self.config.webhook_timeout_seconds)
+                if 200 <= answer.status_code < 300:
+                    self.delivered += 1
+                    return True
+                outcome = f"HTTP {answer.status_code}"
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            self.failures += 1
+            if attempt == 1 or attempt % 10 == 0:
+                log.warning("webhook delivery failed, retrying",
+                            extra={"partner": self.partner.partner_id, "outcome": outcome,
+                                   "attempt": attempt})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, self.config.webhook_backoff_max_seconds)
+        return False
