@@ -157,16 +157,19 @@ class LocalBroker:
         """Extra `StorageTool format` arguments (the secure broker adds SCRAM credentials)."""
         return []
 
+    def cluster_id(self) -> str:
+        """The id this node's storage is formatted with: a new one for a lone broker; the
+        nodes of one cluster (vigie.broker.cluster) share theirs."""
+        return new_cluster_id()
+
     def format_storage(self) -> None:
         """Format the KRaft storage once: a formatted folder keeps its data across restarts."""
         if (self.data_dir / "meta.properties").exists():
             return
-        # Kafka cluster ids are url-safe base64 UUIDs (what `StorageTool random-uuid` prints).
-        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         result = self._run_tool(
             # One argument: an id may start with "-", which the tool would read as an option.
-            "kafka.tools.StorageTool", "format", f"--cluster-id={cid}",
+            "kafka.tools.StorageTool", "format", f"--cluster-id={self.cluster_id()}",
             "-c", str(self.properties_file), *self._format_args(),
         )
         if result.returncode != 0:
@@ -195,6 +198,12 @@ class LocalBroker:
         running = self.pid()
         if running is not None:
             return running
+        return self.wait_answering(self.launch(), timeout)
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Fetch, format and start the process without waiting for it to answer: the nodes
+        of a cluster answer only once a majority of controllers runs, so they are all
+        launched before any is waited for."""
         for port in (self.settings.broker_port, self.settings.controller_port):
             if port_open(port):
                 raise BrokerError(f"port {port} is already in use by another process")
@@ -202,13 +211,18 @@ class LocalBroker:
         self._render_properties()
         self.format_storage()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        stdout = (self.log_dir / "kafka.out").open("ab")
-        process = subprocess.Popen(
-            self._java("kafka.Kafka", str(self.properties_file)),
-            stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        with (self.log_dir / "kafka.out").open("ab") as stdout:
+            process = subprocess.Popen(
+                self._java("kafka.Kafka", str(self.properties_file)),
+                stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.pid_file.write_text(str(process.pid))
+        return process
+
+    def wait_answering(self, process: subprocess.Popen[bytes], timeout: float = 90.0) -> int:
+        """Return the pid once the launched broker answers a client; stop it and raise if it
+        exits or stays silent past ``timeout``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -268,6 +282,11 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.split(") ", 1)[1][:1] != "Z"
+
+
+def new_cluster_id() -> str:
+    """A Kafka cluster id: a url-safe base64 UUID (what `StorageTool random-uuid` prints)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def argfile_text(args: list[str]) -> str:

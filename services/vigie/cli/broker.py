@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import shlex
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from vigie.broker.cluster import LocalCluster
 from vigie.broker.local import BrokerError, LocalBroker
 from vigie.broker.secure import SecureBroker
+from vigie.kafka.cluster import ClusterView, describe
 from vigie.settings import get_settings
 
 broker_app = typer.Typer(help="Fetch, start, stop and inspect the local Kafka broker.")
@@ -39,6 +44,19 @@ def fetch() -> None:
     console.print(f"Kafka jars in {path}")
 
 
+def _cluster() -> LocalCluster | None:
+    """The local cluster, when one was ever started here (its layout file exists)."""
+    cluster = LocalCluster(get_settings())
+    return cluster if cluster.exists() else None
+
+
+def _cluster_exports(cluster: LocalCluster) -> str:
+    values = cluster.client_settings()
+    return (f"export VIGIE_BOOTSTRAP_SERVERS={values.bootstrap_servers} "
+            f"VIGIE_REPLICATION_FACTOR={values.replication_factor} "
+            f"VIGIE_MIN_INSYNC_REPLICAS={values.min_insync_replicas}")
+
+
 @broker_app.command()
 def start(
     secure: bool = typer.Option(
@@ -46,8 +64,16 @@ def start(
         help="SASL_SSL (SCRAM-SHA-512) listener, one login per partner/unit/worker, "
         "deny-by-default ACLs (docs/security.md).",
     ),
+    nodes: int = typer.Option(
+        1, "--nodes", min=1,
+        help="1: one broker. 3 (or more): a KRaft cluster, each node broker and controller, "
+        "3 replicas and min.insync.replicas 2 (the production settings).",
+    ),
 ) -> None:
-    """Start the broker in the background and wait until it answers."""
+    """Start the broker (or the cluster) in the background and wait until it answers."""
+    if nodes > 1:
+        _start_cluster(nodes, secure)
+        return
     broker = _broker(secure)
     try:
         pid = broker.start()
@@ -62,9 +88,30 @@ def start(
         )
 
 
+def _start_cluster(nodes: int, secure: bool) -> None:
+    if secure:
+        console.print("[red]--secure ne vaut que pour un broker seul (--nodes 1).[/red]")
+        raise typer.Exit(2)
+    try:
+        cluster = LocalCluster(get_settings(), nodes)
+        pids = cluster.start()
+    except BrokerError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    for node in cluster.nodes:
+        console.print(f"nœud {node.node_id} : {node.bootstrap} (pid {pids[node.node_id]}, "
+                      f"contrôleur 127.0.0.1:{node.settings.controller_port})")
+    console.print(f"Cluster Kafka de {nodes} nœuds démarré (état dans {cluster.root}).")
+    console.print(f"Pour y connecter Vigie : {_cluster_exports(cluster)}", soft_wrap=True)
+
+
 @broker_app.command()
 def stop() -> None:
-    """Stop the broker (controlled shutdown); data stay in the state folder."""
+    """Stop the broker or the cluster (controlled shutdown); data stay in the state folder."""
+    cluster = _cluster()
+    if cluster is not None and cluster.stop():
+        console.print("Cluster Kafka arrêté")
+        return
     broker = _running()
     stopped = broker is not None and broker.stop()
     console.print("Kafka stopped" if stopped else "Kafka was not running")
@@ -72,7 +119,12 @@ def stop() -> None:
 
 @broker_app.command()
 def status() -> None:
-    """Say whether the broker runs; exit code 1 when it does not."""
+    """Say whether the broker runs (for the cluster: each node, the active controller and
+    the under-replicated partitions); exit code 1 when it does not."""
+    cluster = _cluster()
+    if cluster is not None and any(cluster.pids().values()):
+        _cluster_status(cluster)
+        return
     broker = _running()
     pid = broker.pid() if broker is not None else None
     if broker is None or pid is None:
@@ -82,6 +134,58 @@ def status() -> None:
     console.print(
         f"Kafka running on {broker.bootstrap} ({mode}; pid {pid}, state {broker.state_dir})"
     )
+
+
+def _cluster_status(cluster: LocalCluster) -> None:
+    """One line per node, then the partitions short of replicas. Exit 1 when no node answers,
+    3 when the cluster runs degraded (a node missing, partitions under-replicated)."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # a dead node is shown below
+    try:
+        view = asyncio.run(describe(cluster.client_settings(), request_timeout_ms=3000))
+    except Exception as exc:
+        console.print(f"[red]Aucun nœud du cluster ne répond ({type(exc).__name__}).[/red]")
+        raise typer.Exit(1) from exc
+    console.print(cluster_table(cluster, view))
+    quorum = view.quorum
+    if quorum is None:
+        console.print("[red]Pas de contrôleur actif : le quorum KRaft est perdu.[/red]")
+    else:
+        console.print(f"Contrôleur actif : nœud {quorum.leader_id} "
+                      f"(époque {quorum.leader_epoch})")
+    urp, offline = view.under_replicated, view.offline
+    console.print(f"Partitions sous-répliquées : {len(urp)} sur {len(view.partitions)}"
+                  + (f" ; hors ligne : {len(offline)}" if offline else ""))
+    for p in urp[:20]:
+        console.print(f"  {p.topic}/{p.partition} : leader {p.leader}, "
+                      f"répliques {list(p.replicas)}, ISR {list(p.isr)}")
+    if len(urp) > 20:
+        console.print(f"  … et {len(urp) - 20} autres")
+    console.print(f"Pour y connecter Vigie : {_cluster_exports(cluster)}", soft_wrap=True)
+    if quorum is None or urp or offline or len(view.brokers) < cluster.size:
+        raise typer.Exit(3)
+
+
+def cluster_table(cluster: LocalCluster, view: ClusterView) -> Table:
+    """Each node as the operating system and the cluster see it."""
+    table = Table("nœud", "adresse", "processus", "broker", "contrôleur", "leader de")
+    quorum = view.quorum
+    leaders = view.leaders()
+    for node in cluster.nodes:
+        pid = node.pid()
+        if quorum is None or node.node_id not in quorum.voters:
+            controller = "?"
+        elif node.node_id == quorum.leader_id:
+            controller = "actif"
+        else:
+            behind = quorum.high_watermark - quorum.voters[node.node_id]
+            controller = "votant" + (f", {behind} en retard" if behind > 0 else "")
+        table.add_row(
+            str(node.node_id), node.bootstrap,
+            f"pid {pid}" if pid else "[red]arrêté[/red]",
+            "enregistré" if node.node_id in view.brokers else "[red]absent[/red]",
+            controller, f"{leaders.get(node.node_id, 0)} partitions",
+        )
+    return table
 
 
 @broker_app.command("client-config")
