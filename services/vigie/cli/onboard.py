@@ -50,6 +50,7 @@ offboard_app = typer.Typer(
 console = Console()
 
 _WHAT = {"partner": "le bailleur", "unit": "l'unité"}
+_OF = {"partner": "du bailleur", "unit": "de l'unité"}
 
 RegistryOnly = typer.Option(
     False, "--registry-only",
@@ -121,7 +122,7 @@ def _onboard(kind: Kind, participant_id: str, name: str | None, rotate: bool,
         )
     entry = participant if known is None or name else known
     registry = registry.with_participant(kind, entry)
-    console.print(Text(f"Inscription de {_WHAT[kind]} {participant_id}", style="bold"))
+    console.print(Text(f"Inscription {_OF[kind]} {participant_id}", style="bold"))
     if not registry_only:
         _require_secured(settings)
         password = new_password()
@@ -135,7 +136,7 @@ def _onboard(kind: Kind, participant_id: str, name: str | None, rotate: bool,
         console.print(Text(f"  topics créés : {created}"))
         console.print(Text(f"  ACL : {done.acls} règles appliquées (les siennes et celles "
                            "des workers sur ses topics)"))
-        limits = ", ".join(f"{k}={v:g}" for k, v in done.quotas.kafka().items())
+        limits = ", ".join(f"{k}={int(v)}" for k, v in done.quotas.kafka().items())
         console.print(Text(f"  quotas : {limits}"))
         config = ClientConfig(bootstrap or settings.bootstrap_servers, done.login, password,
                               settings.ssl_cafile or Path("ca.pem"))
@@ -162,7 +163,7 @@ def _offboard(kind: Kind, participant_id: str, registry_only: bool) -> None:
     if registry.entry(kind, participant_id) is None:
         raise _fail(f"{_WHAT[kind]} {participant_id} n'est pas dans le registre "
                     f"({settings.registry_file})")
-    console.print(Text(f"Retrait de {_WHAT[kind]} {participant_id}", style="bold"))
+    console.print(Text(f"Retrait {_OF[kind]} {participant_id}", style="bold"))
     if not registry_only:
         _require_secured(settings)
         with kafka_failures(settings):
