@@ -180,6 +180,7 @@ def test_clients_publish_route_take_in_charge_and_read_acks(
         tmp_path, "alert-java.json", to_jsonable(alert_java)))), env)
     assert code == 0, err + worker.log_tail()
     assert _only(out, "published")[0]["key"] == alert_java.event_id
+    assert _only(out, "published")[0]["topic"] == topics.partner_alerts(partner_java)
     acks = _only(out, "ack")
     assert [a["status"] for a in acks] == ["ROUTED"], out
     unit_java = acks[0]["units"][0]
