@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from vigie.contracts.codec import decode
-from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent
+from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent, UnitFeedback
 from vigie.pipeline.messages import EventRecord, Inbound, StageResult
 
 #: The stages' clock in these tests, unless a test moves it.
@@ -36,9 +36,21 @@ def acks(result: StageResult) -> list[Acknowledgement]:
 
 
 def routed(result: StageResult) -> list[tuple[str, RoutedEvent]]:
-    """(topic, copy) of each routed copy, in order."""
+    """(topic, copy) of each routed copy to a unit, in order."""
     return [(o.topic, decode(o.value, RoutedEvent)) for o in result.outbound
-            if o.topic.startswith("force.")]
+            if o.topic.startswith("force.") and o.topic.endswith(("alerts.v1", "incidents.v1"))]
+
+
+def sandboxed(result: StageResult) -> list[tuple[str, RoutedEvent]]:
+    """(topic, copy) of each routed copy to a partner's sandbox, in order."""
+    return [(o.topic, decode(o.value, RoutedEvent)) for o in result.outbound
+            if o.topic.endswith(".sandbox.v1")]
+
+
+def feedback(result: StageResult) -> list[tuple[str, UnitFeedback]]:
+    """(topic, answer) of each answer to a unit's refused status."""
+    return [(o.topic, decode(o.value, UnitFeedback)) for o in result.outbound
+            if o.topic.endswith(".feedback.v1")]
 
 
 def dead_letters(result: StageResult) -> list[DeadLetter]:

@@ -56,6 +56,7 @@ from vigie.contracts.models import (  # noqa: E402
     RoutingDecision,
     SiteRecord,
     StatusUpdate,
+    UnitFeedback,
 )
 from vigie.contracts.schemas import MESSAGE_OF_MODEL, get_registry  # noqa: E402
 
@@ -197,6 +198,21 @@ def status_update() -> StatusUpdate:
     )
 
 
+def unit_feedback() -> UnitFeedback:
+    """The answer to a unit's refused status: a take in charge keyed by a follow-up's own id
+    instead of the root id (issue 18)."""
+    return UnitFeedback(
+        feedback_id="5d9c2f4e-8b1a-5c3d-9e7f-2a4b6c8d0e1f",
+        unit_id="gn-bt-meru",
+        event_id="9a7e3c52-0b1f-4d2e-8f6a-5c4b3a291807",
+        status="TAKEN_IN_CHARGE",
+        reason_code="KEY_MISMATCH",
+        reason_message="La clé Kafka doit être l'identifiant de l'événement initial.",
+        issued_at=datetime(2025, 3, 14, 21, 45, 1, 250000, tzinfo=UTC),
+        source=KafkaCoordinates(topic="force.gn-bt-meru.status.v1", partition=1, offset=88),
+    )
+
+
 def dead_letter() -> DeadLetter:
     return DeadLetter(
         failed_at=datetime(2025, 3, 14, 22, 0, 1, 5000, tzinfo=UTC),
@@ -282,6 +298,7 @@ def vectors() -> dict[str, tuple[bytes, int]]:
         "dead_letter_v1": (encode(dead_letter(), version=1), 1),
         "dead_letter_v2": (encode(dead_letter_oversized()), 2),
         "status_update_v1": (encode(status_update(), version=1), 1),
+        "unit_feedback_v1": (encode(unit_feedback(), version=1), 1),
     }
 
 
@@ -296,6 +313,7 @@ MESSAGE_OF_VECTOR: dict[str, type[BaseModel]] = {
     "dead_letter_v1": DeadLetter,
     "dead_letter_v2": DeadLetter,
     "status_update_v1": StatusUpdate,
+    "unit_feedback_v1": UnitFeedback,
 }
 
 

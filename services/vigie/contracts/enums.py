@@ -8,7 +8,8 @@ from enum import StrEnum
 
 
 class EventStatus(StrEnum):
-    """CAP 1.2 ``status``: exercises and tests are routed like real events and stay flagged."""
+    """CAP 1.2 ``status``. ACTUAL reaches units; EXERCISE only the units taking part in an
+    exercise; TEST none (the partner's sandbox): ``vigie.routing.cap``, docs/routing.md."""
 
     ACTUAL = "ACTUAL"
     EXERCISE = "EXERCISE"

@@ -53,7 +53,10 @@ def _fix_naive(record: dict[str, Any], plan: _Plan) -> None:
             record[name] = value.replace(tzinfo=UTC)
     for name, sub in nested:
         child = record.get(name)
-        if child is not None:
+        if isinstance(child, list):  # a list of records (UnitRules.exercises)
+            for item in child:
+                _fix_naive(item, sub)
+        elif child is not None:
             _fix_naive(child, sub)
 
 

@@ -168,6 +168,30 @@ class ServiceWindow(_Model):
         return self
 
 
+class ExerciseWindow(_Model):
+    """An exercise a unit takes part in (CAP 1.2 status ``Exercise``: actionable only by the
+    designated participants): from ``start`` to ``end``, EXERCISE events may reach the unit
+    (``vigie.routing.cap``, docs/routing.md "CAP status")."""
+
+    name: str = Field(min_length=1, max_length=100)
+    start: datetime
+    end: datetime
+    #: Whether the exercise's urgent alerts not taken in charge in time escalate to the
+    #: departmental command centres (which must take part in the exercise too).
+    escalate: bool = False
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> ExerciseWindow:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("exercise start and end need a time zone (UTC offset)")
+        if self.start >= self.end:
+            raise ValueError("an exercise ends after it starts")
+        return self
+
+    def covers(self, at: datetime) -> bool:
+        return self.start <= at < self.end
+
+
 class UnitRules(_Model):
     """The routing rules of one unit from one date: service hours, fallback, overflow.
 
@@ -189,6 +213,9 @@ class UnitRules(_Model):
     unavailable_lanes: list[Lane] = Field(default_factory=lambda: [Lane.ALERT, Lane.INCIDENT])
     overflow_limit: int | None = Field(default=None, ge=1)
     overflow_lanes: list[Lane] = Field(default_factory=lambda: [Lane.ALERT])
+    # Added with schemas/avro/unit_rules/v2.avsc (issue 18).
+    #: Exercises the unit takes part in; empty: EXERCISE events never reach it.
+    exercises: list[ExerciseWindow] = Field(default_factory=list)
 
     @field_validator("time_zone")
     @classmethod
@@ -295,6 +322,20 @@ class StatusUpdate(_Model):
     status: ForceStatus
     at: datetime
     transfer_to_force: Force | None = None
+
+
+class UnitFeedback(_Model):
+    """The answer to a status a unit sent and Vigie refused, on the unit's own feedback
+    topic. Never carries message content: codes, ids read from the record, fixed text."""
+
+    feedback_id: str
+    unit_id: str
+    event_id: str | None = None
+    status: str | None = None
+    reason_code: str
+    reason_message: str
+    issued_at: datetime
+    source: KafkaCoordinates
 
 
 class DeadLetter(_Model):

@@ -50,6 +50,10 @@ class ReasonCode(StrEnum):
     INTERNAL_ERROR = "INTERNAL_ERROR"
     UNLOCATED = "UNLOCATED"
     NO_UNIT_ON_DUTY = "NO_UNIT_ON_DUTY"
+    # CAP status (vigie.routing.cap, issue 18)
+    TEST_EVENT = "TEST_EVENT"
+    NOT_IN_EXERCISE = "NOT_IN_EXERCISE"
+    CAP_STATUS_MISMATCH = "CAP_STATUS_MISMATCH"
 
     @property
     def message_fr(self) -> str:
@@ -108,6 +112,18 @@ MESSAGES_FR: dict[ReasonCode, str] = {
         "Aucune unité de repli disponible selon les règles d'acheminement : orienté vers un "
         "tri manuel au centre départemental."
     ),
+    ReasonCode.TEST_EVENT: (
+        "Événement de test (statut CAP « Test ») : traité de bout en bout, puis remis au bac "
+        "à sable du bailleur ; aucune unité ne l'a reçu."
+    ),
+    ReasonCode.NOT_IN_EXERCISE: (
+        "Événement d'exercice : aucune unité destinataire ne participe à un exercice en "
+        "cours ; remis au bac à sable du bailleur, aucune unité ne l'a reçu."
+    ),
+    ReasonCode.CAP_STATUS_MISMATCH: (
+        "Une mise à jour ou une annulation doit avoir le même statut (réel, exercice, test) "
+        "que l'événement initial."
+    ),
 }
 
 WHEN: dict[ReasonCode, str] = {
@@ -151,4 +167,10 @@ WHEN: dict[ReasonCode, str] = {
     ReasonCode.NO_UNIT_ON_DUTY: "routing: the routing rules diverted the event from the "
     "competent unit and the chain of fallbacks ended without a unit to take it; manual triage "
     "at the departmental command centre (in the ROUTED acknowledgement)",
+    ReasonCode.TEST_EVENT: "routing: a TEST event, routed to the partner's sandbox topic instead "
+    "of a unit (in the ROUTED acknowledgement, whose units are those it would have reached)",
+    ReasonCode.NOT_IN_EXERCISE: "routing: an EXERCISE event whose units take part in no "
+    "exercise in force; routed to the partner's sandbox (in the ROUTED acknowledgement)",
+    ReasonCode.CAP_STATUS_MISMATCH: "intake: an UPDATE/CANCEL whose CAP status differs from "
+    "its root event's (a TEST update of a real event would reach a unit)",
 }

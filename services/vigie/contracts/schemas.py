@@ -36,6 +36,7 @@ from vigie.contracts.models import (
     SiteRecord,
     StatusUpdate,
     UnitAvailability,
+    UnitFeedback,
     UnitRecord,
     UnitRules,
 )
@@ -57,6 +58,7 @@ MESSAGE_OF_MODEL: dict[type[BaseModel], str] = {
     PreventionNotice: "prevention_notice",
     UnitRules: "unit_rules",
     UnitAvailability: "unit_availability",
+    UnitFeedback: "unit_feedback",
 }
 MODEL_OF_MESSAGE: dict[str, type[BaseModel]] = {m: t for t, m in MESSAGE_OF_MODEL.items()}
 

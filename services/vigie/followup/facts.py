@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from vigie.contracts.enums import AckStatus, DecisionStatus, MessageType
+from vigie.contracts.enums import AckStatus, DecisionStatus, EventStatus, MessageType
 from vigie.contracts.keys import root_event_id
 from vigie.contracts.models import Acknowledgement, RoutedEvent
+from vigie.contracts.reasons import ReasonCode
 
 #: Acknowledgements that say something about an incident's course; REJECTED and DUPLICATE
 #: answer a message, not an incident, and are counted by the metrics instead.
@@ -71,8 +72,17 @@ class AckRow:
     issued_at: datetime
 
 
-def row_of_routed(routed: RoutedEvent) -> RoutedEventRow | FollowUpRow:
+#: Acknowledgements of events no unit received (``vigie.routing.cap``): not facts.
+SANDBOX_REASONS = frozenset({ReasonCode.TEST_EVENT.value, ReasonCode.NOT_IN_EXERCISE.value})
+
+
+def row_of_routed(routed: RoutedEvent) -> RoutedEventRow | FollowUpRow | None:
+    """The row of a routed copy; None for an exercise's or a test's (CAP status other than
+    ACTUAL): the committee's figures count real events only. Their acknowledgements then
+    match no incident row, and count nowhere."""
     event, enrichment, decision = routed.event, routed.enrichment, routed.decision
+    if event.status is not EventStatus.ACTUAL:
+        return None
     if event.message_type is not MessageType.NEW:
         return FollowUpRow(event.event_id, root_event_id(event), event.message_type.value,
                            event.sent_at)
@@ -102,7 +112,8 @@ def row_of_routed(routed: RoutedEvent) -> RoutedEventRow | FollowUpRow:
 
 
 def row_of_ack(ack: Acknowledgement) -> AckRow | None:
-    if ack.event_id is None or ack.status not in FOLLOWED_STATUSES:
+    if (ack.event_id is None or ack.status not in FOLLOWED_STATUSES
+            or ack.reason_code in SANDBOX_REASONS):
         return None
     return AckRow(ack.ack_id, ack.event_id, ack.partner_id, ack.status.value, tuple(ack.units),
                   ack.issued_at)

@@ -6,7 +6,9 @@ that fires twice, or after a take-in-charge raced it, changes nothing.
 
 The alert goes to whoever is on duty at that time: the departmental command centre of each
 unit it was routed to, run through the same routing rules as a new event (a centre declared
-unavailable is backed up by its fallback; ``vigie.routing.policy.escalation_route``).
+unavailable is backed up by its fallback; ``vigie.routing.policy.escalation_route``). An
+EXERCISE alert has a timer only when its exercise escalates, and goes only to the centres
+taking part (``vigie.routing.cap``); none taking part: nothing is escalated.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from vigie.pipeline import outputs
 from vigie.pipeline.intake import ContextFor, utcnow
 from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult, advance
 from vigie.reference.snapshot import ReferenceStore
+from vigie.routing import cap
 from vigie.routing.chain import RoutingContext
 from vigie.routing.policy import decide, escalation_route
 
@@ -60,9 +63,13 @@ class EscalationProcessor:
         routing = decide(event, snapshot, context)
         routes = [escalation_route(unit, snapshot, context) for unit in record.units]
         centres = sorted({target for target, _ in routes})
+        # An exercise's alert escalates only to centres taking part (``vigie.routing.cap``).
+        centres = cap.escalation_targets(event.status, centres, snapshot, context.at)
+        if not centres:
+            return StageResult(Outcome.DUPLICATE, record.partner_id)
         chains = [route for _, route in routes if route.steps]
         rule = chains[0].rule.value if chains and chains[0].rule else None
-        explanation = f"escalated: not taken in charge by {', '.join(record.units)}"
+        explanation = f"escaladé : non pris en compte par {', '.join(record.units)}"
         for chain in chains:
             explanation += "; " + "; ".join(step.text() for step in chain.steps)
         competent = record.competent_unit or routing.decision.competent_unit_id

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from vigie.acks.lifecycle import escalation_deadline
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode, recover_event_id
-from vigie.contracts.enums import AckStatus, DecisionStatus, Lane, MessageType
+from vigie.contracts.enums import AckStatus, DecisionStatus, EventStatus, Lane, MessageType
 from vigie.contracts.keys import root_event_id
 from vigie.contracts.models import PartnerEvent, RoutingDecision
 from vigie.contracts.reasons import ReasonCode
@@ -24,8 +24,9 @@ from vigie.contracts.validation import validate_event
 from vigie.pipeline import outputs
 from vigie.pipeline.messages import EventRecord, Inbound, Outcome, StageResult
 from vigie.reference.snapshot import ReferenceStore
+from vigie.routing import cap
 from vigie.routing.chain import RoutingContext
-from vigie.routing.policy import decide
+from vigie.routing.policy import RoutingOutcome, decide
 from vigie.settings import Settings
 
 Lookup = Callable[[str], EventRecord | None]
@@ -45,6 +46,11 @@ def rules_context(settings: Settings) -> ContextFor:
         return RoutingContext(at=settings.routing_time(now))
 
     return context
+
+
+def cap_status_of(event: PartnerEvent) -> str | None:
+    """What a table record keeps of the event's CAP status: None for ACTUAL (most records)."""
+    return None if event.status is EventStatus.ACTUAL else event.status.value
 
 
 def diversion_of(decision: RoutingDecision) -> tuple[str, str] | None:
@@ -172,8 +178,19 @@ class IntakeProcessor:
         now: datetime,
         context: RoutingContext,
     ) -> StageResult:
-        routing = decide(event, self._store.snapshot(), context)
+        snapshot = self._store.snapshot()
+        routing = decide(event, snapshot, context)
         decision = routing.decision
+        # CAP status: a TEST (or an EXERCISE nobody takes part in) reaches no unit.
+        sent = cap.delivery(event.status, decision.units, snapshot, context.at)
+        if sent.sandbox:
+            return self._sandbox_new(msg, partner_id, event, root, routing, sent, now)
+        if sent.left_out:
+            decision = decision.model_copy(update={
+                "units": list(sent.units),
+                "explanation": f"{decision.explanation} ; exercice : "
+                               f"{', '.join(sent.left_out)} hors exercice, non destinataire(s)",
+            })
         outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now)
         # Manual triage says why (OUT_OF_AREA, UNLOCATED, UNKNOWN_UNIT), and a routed event
         # whose site was not used says so (UNKNOWN_SITE, SITE_OF_OTHER_PARTNER): the partner
@@ -197,20 +214,73 @@ class IntakeProcessor:
             insee_code=decision.insee_code,
             force=decision.force.value if decision.force else None,
             event_bytes=msg.value,
-            alert_deadline=self._alert_deadline(decision.lane, now),
+            alert_deadline=(self._alert_deadline(decision.lane, now) if sent.escalates
+                            else None),
             routing_rule=decision.routing_rule,
             competent_unit=decision.competent_unit_id,
+            cap_status=cap_status_of(event),
         )
         outcome = (
             Outcome.MANUAL_TRIAGE
             if decision.status is DecisionStatus.MANUAL_TRIAGE
             else Outcome.ROUTED
         )
+        # The partnership counters (category, place) count real events only.
+        real = event.status is EventStatus.ACTUAL
         return StageResult(outcome, partner_id, outbound, record,
                            reason_code=decision.reason_code, lane=decision.lane,
                            units=tuple(decision.units), sent_at=event.sent_at.timestamp(),
-                           category=event.category.value, insee=decision.insee_code,
+                           category=event.category.value if real else None,
+                           insee=decision.insee_code,
                            qpv=routing.enrichment.qpv_name, diversion=diversion_of(decision))
+
+    def _sandbox_new(
+        self,
+        msg: Inbound,
+        partner_id: str,
+        event: PartnerEvent,
+        root: str,
+        routing: RoutingOutcome,
+        sent: cap.Delivery,
+        now: datetime,
+    ) -> StageResult:
+        """A new event no unit receives: its routed copies (one per unit it would have
+        reached) go to the partner's sandbox, and the acknowledgement says what would have
+        happened. Remembered (follow-ups go to the sandbox too), with no alert timer."""
+        decision = routing.decision
+        assert sent.reason is not None
+        shown = decision.model_copy(update={
+            "explanation": f"{sent.reason.message_fr} Décision : {decision.explanation}",
+        })
+        outbound = outputs.routed_copies(event, root, shown, routing.enrichment, now,
+                                         sandbox=topics.partner_sandbox(partner_id))
+        note = ReasonCode(decision.reason_code) if decision.reason_code else None
+        outbound.append(outputs.ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
+                                    units=decision.units, reason=sent.reason,
+                                    reason_text=cap.sandbox_text(sent, decision.force, note),
+                                    routing_rule=decision.routing_rule,
+                                    competent_unit=decision.competent_unit_id))
+        record = EventRecord(
+            event_id=event.event_id,
+            partner_id=partner_id,
+            status=AckStatus.ROUTED,
+            source=msg.coordinates_text,
+            units=tuple(decision.units),
+            lane=decision.lane,
+            reason_code=sent.reason.value,
+            routed_at=now.timestamp(),
+            lifecycle=(AckStatus.ROUTED,),
+            insee_code=decision.insee_code,
+            force=decision.force.value if decision.force else None,
+            routing_rule=decision.routing_rule,
+            competent_unit=decision.competent_unit_id,
+            cap_status=cap_status_of(event),
+            sandbox=True,
+        )
+        # No unit, no category: nothing of it reaches the units' or the committee's counts.
+        return StageResult(Outcome.ROUTED, partner_id, outbound, record,
+                           reason_code=sent.reason.value, lane=decision.lane,
+                           sent_at=event.sent_at.timestamp())
 
     def _route_follow_up(
         self,
@@ -229,21 +299,32 @@ class IntakeProcessor:
             or original.status is not AckStatus.ROUTED
         ):
             return self._reject(msg, partner_id, event.event_id, ReasonCode.UNKNOWN_REFERENCE, now)
+        if cap_status_of(event) != original.cap_status:
+            # A TEST update of a real event would reach its units: one status per incident.
+            return self._reject(msg, partner_id, event.event_id, ReasonCode.CAP_STATUS_MISMATCH,
+                                now)
         routing = decide(event, self._store.snapshot(), self._context(now))
+        explanation = f"{event.message_type.value} : suit l'acheminement initial"
+        sandbox_reason = None
+        if original.sandbox:
+            sandbox_reason = ReasonCode(original.reason_code or ReasonCode.TEST_EVENT)
+            explanation = f"{sandbox_reason.message_fr} {explanation}"
         decision = routing.decision.model_copy(
             update={
                 "units": list(original.units),
                 "lane": original.lane,
                 "status": DecisionStatus.ROUTED,
-                "explanation": f"{event.message_type.value}: follows the original routing",
+                "explanation": explanation,
                 "routing_rule": original.routing_rule,
                 "competent_unit_id": original.competent_unit
                 or routing.decision.competent_unit_id,
             }
         )
-        outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now)
+        sandbox = topics.partner_sandbox(partner_id) if original.sandbox else None
+        outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now,
+                                         sandbox=sandbox)
         outbound.append(outputs.ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
-                                  units=list(original.units),
+                                  units=list(original.units), reason=sandbox_reason,
                                   routing_rule=original.routing_rule,
                                   competent_unit=decision.competent_unit_id))
         record = EventRecord(
@@ -259,12 +340,16 @@ class IntakeProcessor:
             force=original.force,
             routing_rule=original.routing_rule,
             competent_unit=decision.competent_unit_id,
+            root_id=root,
+            cap_status=original.cap_status,
+            sandbox=original.sandbox,
         )
         related = None
         if event.message_type is MessageType.CANCEL and original.alert_deadline is not None:
             related = replace(original, alert_deadline=None)  # nobody must escalate it now
         return StageResult(Outcome.ROUTED, partner_id, outbound, record, related=related,
-                           lane=original.lane, units=original.units,
+                           lane=original.lane, units=() if original.sandbox else original.units,
+                           reason_code=sandbox_reason.value if sandbox_reason else None,
                            sent_at=event.sent_at.timestamp())
 
     def _repeat(

@@ -87,13 +87,21 @@ class EventRecord:
     #: diverted), and that unit: follow-ups repeat both to the units and the partner.
     routing_rule: str | None = None
     competent_unit: str | None = None
+    #: The root event id of a follow-up (UPDATE, CANCEL); None for a root. A unit's status
+    #: citing a follow-up's own id is resolved to its root through it.
+    root_id: str | None = None
+    #: The event's CAP status (``EventStatus``); None: ACTUAL (records from before issue 18).
+    cap_status: str | None = None
+    #: True: no unit received the event, its copies went to the partner's sandbox topic
+    #: (a TEST, or an EXERCISE no destination takes part in: ``vigie.routing.cap``).
+    sandbox: bool = False
 
     @property
     def state(self) -> AckStatus | None:
         return self.lifecycle[-1] if self.lifecycle else None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "event_id": self.event_id,
             "partner_id": self.partner_id,
             "status": self.status.value,
@@ -110,6 +118,14 @@ class EventRecord:
             "routing_rule": self.routing_rule,
             "competent_unit": self.competent_unit,
         }
+        # Written only when set: most records are ACTUAL roots (smaller changelog entries).
+        if self.root_id is not None:
+            data["root_id"] = self.root_id
+        if self.cap_status is not None:
+            data["cap_status"] = self.cap_status
+        if self.sandbox:
+            data["sandbox"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> EventRecord:
@@ -129,6 +145,9 @@ class EventRecord:
             alert_deadline=data.get("alert_deadline"),
             routing_rule=data.get("routing_rule"),
             competent_unit=data.get("competent_unit"),
+            root_id=data.get("root_id"),
+            cap_status=data.get("cap_status"),
+            sandbox=bool(data.get("sandbox", False)),
         )
 
 

@@ -37,6 +37,7 @@ from vigie.contracts.models import (
     PartnerEvent,
     RoutedEvent,
     RoutingDecision,
+    UnitFeedback,
 )
 from vigie.contracts.reasons import ReasonCode
 from vigie.pipeline.messages import Inbound, Outbound
@@ -95,7 +96,8 @@ def ack(
         "issued_at": naive_as_utc(now),
         "units": list(units),
         "reason_code": reason.value if reason else None,
-        "reason_message": reason.message_fr if reason else reason_text,
+        # A text of the moment (a sandbox answer naming its units) over the code's fixed one.
+        "reason_message": reason_text or (reason.message_fr if reason else None),
         # Without an event id, the Kafka coordinates are the only way to say which one.
         "source": {"topic": msg.topic, "partition": msg.partition, "offset": msg.offset},
         "routing_rule": routing_rule,
@@ -104,6 +106,35 @@ def ack(
     key = (event_id or coordinates).encode()
     return Outbound(topics.partner_acks(partner_id), key,
                     codec_for(Acknowledgement).encode_record(record))
+
+
+def unit_feedback(
+    msg: Inbound,
+    unit_id: str,
+    event_id: str | None,
+    status: str | None,
+    reason: ReasonCode,
+    now: datetime,
+    hint: str | None = None,
+) -> Outbound:
+    """The answer to a refused unit status, on the unit's own feedback topic: the code, its
+    fixed French text and ``hint`` (what to do), never the record's content. Keyed like the
+    status (the root event id), else by the record's coordinates."""
+    if event_id is not None and len(event_id) > EVENT_ID_ECHO_MAX_CHARS:
+        event_id = None
+    coordinates = msg.coordinates_text
+    feedback = UnitFeedback(
+        feedback_id=deterministic_id(coordinates, "feedback", reason.value),
+        unit_id=unit_id,
+        event_id=event_id,
+        status=status,
+        reason_code=reason.value,
+        reason_message=f"{reason.message_fr} {hint}" if hint else reason.message_fr,
+        issued_at=now,
+        source=msg.coordinates,
+    )
+    key = msg.key if msg.key and len(msg.key) <= KEY_MAX_BYTES else coordinates.encode()
+    return Outbound(topics.unit_feedback(unit_id), key, encode(feedback))
 
 
 _ROUTED_FIELDS = ("unit_id", "routed_at", "event", "enrichment", "decision")
@@ -173,11 +204,13 @@ def routed_copies(
     decision: RoutingDecision,
     enrichment: Enrichment,
     now: datetime,
+    sandbox: str | None = None,
 ) -> list[Outbound]:
-    """One routed copy per destination unit, on that unit's topic of the decision's lane."""
+    """One routed copy per destination unit, on that unit's topic of the decision's lane, or
+    all on the ``sandbox`` topic when one is given (``vigie.routing.cap``)."""
     writer = _writer_for(codec_for(RoutedEvent))
     if writer is None:
-        return routed_copies_generic(event, root, decision, enrichment, now)
+        return routed_copies_generic(event, root, decision, enrichment, now, sandbox)
     key = root.encode()
     tail = (
         writer.event.write({"event": to_avro(event)})
@@ -187,7 +220,7 @@ def routed_copies(
     routed_at = naive_as_utc(now)
     return [
         Outbound(
-            unit_topic(unit_id, decision.lane),
+            sandbox or unit_topic(unit_id, decision.lane),
             key,
             writer.header + writer.prefix.write({"unit_id": unit_id, "routed_at": routed_at})
             + tail,
@@ -202,11 +235,12 @@ def routed_copies_generic(
     decision: RoutingDecision,
     enrichment: Enrichment,
     now: datetime,
+    sandbox: str | None = None,
 ) -> list[Outbound]:
     """``routed_copies`` by building each ``RoutedEvent`` and encoding it (the reference)."""
     return [
         Outbound(
-            unit_topic(unit_id, decision.lane),
+            sandbox or unit_topic(unit_id, decision.lane),
             root.encode(),
             encode(RoutedEvent(unit_id=unit_id, routed_at=now, event=event,
                                enrichment=enrichment, decision=decision)),

@@ -1,9 +1,11 @@
 """Force status relay: a unit's status about an event goes back to the partner who sent it.
 
-A status is accepted only from a unit the event is currently routed to, and only when the
-acknowledgement rules allow it next (``vigie.acks.lifecycle``). What is refused goes to the
-dead-letter topic with a stable reason (units have no ack topic of their own: operations
-follow refusals there and in ``vigie_status_updates_total{outcome="rejected"}``).
+A status cites any id of an incident (its root's, or a follow-up's own) and is keyed by the
+root id; it is resolved to the root, which it acts on. It is accepted only from a unit the
+event is currently routed to, and only when the acknowledgement rules allow it next
+(``vigie.acks.lifecycle``). What is refused is answered on the unit's own feedback topic
+(``UnitFeedback``: reason code and French text) and goes to the dead-letter topic (the bytes,
+for operations' triage and replay; ``vigie_status_updates_total{outcome="rejected"}``).
 A transfer request re-routes the event to the other force and tells the partner.
 """
 
@@ -34,6 +36,11 @@ from vigie.pipeline.messages import (
 from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.policy import decide, transfer
 from vigie.settings import Settings
+
+#: What a unit reads when its status names no event it can act on (feedback topic).
+KEY_HINT = ("Citez l'identifiant d'un événement reçu (l'événement initial ou une de ses mises "
+            "à jour) et mettez en clé Kafka l'identifiant de l'événement initial, celui de la "
+            "clé de l'événement reçu.")
 
 #: Statuses that show the force reacted: the alert timer stops.
 TAKES_IN_CHARGE = frozenset({ForceStatus.TAKEN_IN_CHARGE, ForceStatus.PATROL_DISPATCHED})
@@ -66,22 +73,33 @@ class StatusProcessor:
         issues = validate_status_update(update, topic_unit_id=unit_id, now=now,
                                         future_tolerance=self._settings.future_tolerance)
         if issues:
-            return self.refuse(msg, issues[0].reason, issues[0].field, now)
-        if msg.key != update.event_id.encode():
-            return self.refuse(msg, ReasonCode.KEY_MISMATCH, "key is not the event id", now)
+            return self.refuse(msg, issues[0].reason, issues[0].field, now, update=update)
         if msg.misplaced:
             return self.refuse(msg, ReasonCode.WRONG_PARTITION,
-                               "record not on its key's murmur2 partition", now)
-        record = lookup(update.event_id)
-        if record is None or record.state is None:
-            return self.refuse(msg, ReasonCode.UNKNOWN_REFERENCE, "event unknown", now)
+                               "record not on its key's murmur2 partition", now, update=update)
+        # The status may cite any id of the incident (the root's, or one of its follow-ups'),
+        # keyed by the root id: the key's partition holds them all (docs/acknowledgements.md).
+        cited = lookup(update.event_id)
+        root_id = (cited.root_id or cited.event_id) if cited is not None else update.event_id
+        if msg.key != root_id.encode():
+            return self.refuse(msg, ReasonCode.KEY_MISMATCH, "key is not the root event id",
+                               now, update=update, hint=KEY_HINT)
+        record = cited if cited is None or cited.root_id is None else lookup(root_id)
+        if record is None or record.state is None or record.sandbox:
+            # A sandboxed event reached no unit: no unit can speak for it.
+            return self.refuse(msg, ReasonCode.UNKNOWN_REFERENCE, "event unknown", now,
+                               update=update, hint=KEY_HINT)
         if unit_id not in record.units:
             return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED,
-                                "unit is not a destination of the event", now)
+                               "unit is not a destination of the event", now, update=update,
+                               hint="Votre unité n'est pas (ou plus) destinataire de cet "
+                                    "événement.")
         if not accept_force_status(record.state, update.status):
             return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED,
-                                f"{update.status.value} not allowed after {record.state.value}",
-                                now)
+                               f"{update.status.value} not allowed after {record.state.value}",
+                               now, update=update,
+                               hint=f"{update.status.value} n'est pas accepté après "
+                                    f"{record.state.value}.")
 
         status = FORCE_TO_ACK[update.status]
         facts = StatusFacts(unit_id, update.status)
@@ -108,7 +126,8 @@ class StatusProcessor:
     ) -> StageResult:
         """Send the event to the other force and say so twice: requested, then transferred."""
         if record.event_bytes is None:
-            return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED, "event not transferable", now)
+            return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED, "event not transferable", now,
+                               update=update, hint="Cet événement ne peut pas être transféré.")
         event = decode(record.event_bytes, PartnerEvent)
         snapshot = self._store.snapshot()
         context = self._context(now)
@@ -124,7 +143,9 @@ class StatusProcessor:
         moved = transfer(current, unit_id, snapshot, context=context)
         if update.transfer_to_force is not None and moved.force is not update.transfer_to_force:
             return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED,
-                                "transfer target force does not match", now)
+                               "transfer target force does not match", now, update=update,
+                               hint="La force demandée pour le transfert n'est pas l'autre "
+                                    "force compétente.")
         moved = moved.model_copy(update={"status": DecisionStatus.ROUTED})
         outbound = [
             outputs.ack(msg, record.partner_id, record.event_id, AckStatus.TRANSFER_REQUESTED,
@@ -145,12 +166,29 @@ class StatusProcessor:
                            diversion=diversion_of(moved))
 
     def refuse(
-        self, msg: Inbound, reason: ReasonCode, detail: str, now: datetime | None = None
+        self,
+        msg: Inbound,
+        reason: ReasonCode,
+        detail: str,
+        now: datetime | None = None,
+        *,
+        update: StatusUpdate | None = None,
+        hint: str | None = None,
     ) -> StageResult:
+        """A refused status: a dead letter for operations (the bytes, for triage and replay)
+        and, when the topic names a unit, an answer on that unit's feedback topic: the
+        reason code and a French text (``hint``: what to do), never the record's content."""
         now = now or self._clock()
         # Units key a status by the event id: say which event the refusal is about.
         key = (msg.key or b"").decode(errors="replace")
+        event_id = update.event_id if update is not None else key if is_uuid(key) else None
         letter = outputs.dead_letter(self.stage, msg, reason, detail, now,
                                      event_id=key if is_uuid(key) else None)
-        return StageResult(Outcome.REJECTED, None, [letter], reason_code=reason.value,
-                           status=StatusFacts(topics.owner_of(msg.topic) or "unknown"))
+        outbound = [letter]
+        unit_id = topics.owner_of(msg.topic)
+        if unit_id is not None:
+            outbound.append(outputs.unit_feedback(
+                msg, unit_id, event_id, update.status.value if update is not None else None,
+                reason, now, hint))
+        return StageResult(Outcome.REJECTED, None, outbound, reason_code=reason.value,
+                           status=StatusFacts(unit_id or "unknown"))

@@ -10,8 +10,10 @@ Public holidays come from the ``holidays`` library (France's calendar, kept up t
 maintainers, Easter-based dates included), never from a hand-written list.
 
 The file format (``data/rules-oise.json``) names a few schedules once and gives each unit a
-schedule, a fallback and an overflow limit; ``load_rules_file`` expands it into one
-``UnitRules`` record per unit, which is also what ``ref.rules.v1`` carries.
+schedule, a fallback and an overflow limit, and lists the exercises (CAP ``Exercise``: name,
+start, end, whether alerts escalate, units taking part) once for all their units;
+``load_rules_file`` expands it into one ``UnitRules`` record per unit, which is also what
+``ref.rules.v1`` carries.
 """
 
 from __future__ import annotations
@@ -64,9 +66,15 @@ def parse_rules(document: Mapping[str, Any], version: str) -> tuple[UnitRules, .
     defaults_provenance = str(document.get("defaults_provenance", "")).strip()
     schedules = document.get("schedules", {})
     start = date.fromisoformat(str(document.get("effective_from", "2000-01-01")))
+    exercises = _exercises_by_unit(document)
+    named = {str(entry["unit_id"]) for entry in document["units"]}
+    if set(exercises) - named:
+        raise ValueError("an exercise names units without an entry in the rules file: "
+                         + ", ".join(sorted(set(exercises) - named)))
     records = []
     for entry in document["units"]:
         entry = dict(entry)
+        entry.setdefault("exercises", exercises.get(str(entry["unit_id"]), []))
         sources = []
         inferred = bool(entry.pop("inferred", False))
         schedule_name = entry.pop("schedule", None)
@@ -91,6 +99,18 @@ def parse_rules(document: Mapping[str, Any], version: str) -> tuple[UnitRules, .
             )
         )
     return tuple(sorted(records, key=lambda r: (r.unit_id, r.effective_from)))
+
+
+def _exercises_by_unit(document: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The file's exercises (``"exercises": [{"name", "start", "end", "escalate", "units"}]``,
+    written once for all their units) as each unit's list of windows."""
+    by_unit: dict[str, list[dict[str, Any]]] = {}
+    for exercise in document.get("exercises", ()):
+        window = {key: exercise[key] for key in ("name", "start", "end", "escalate")
+                  if key in exercise}
+        for unit_id in exercise["units"]:
+            by_unit.setdefault(str(unit_id), []).append(window)
+    return by_unit
 
 
 def load_rules_file(path: Path = RULES_FILE) -> RulesFile:

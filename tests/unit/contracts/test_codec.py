@@ -346,6 +346,7 @@ def test_the_required_vectors_exist() -> None:
         "routed_event_v2",
         "acknowledgement_v2",
         "dead_letter_v1",
+        "unit_feedback_v1",
     }
     assert required <= set(NAMES)
     for name in NAMES:

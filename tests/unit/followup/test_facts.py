@@ -6,7 +6,7 @@ import dataclasses
 import uuid
 
 from tests.factories import SECRET, acknowledgement, partner_event, routed_event
-from vigie.contracts.enums import AckStatus, MessageType
+from vigie.contracts.enums import AckStatus, EventStatus, MessageType
 from vigie.followup.facts import AckRow, FollowUpRow, RoutedEventRow, row_of_ack, row_of_routed
 
 
@@ -42,3 +42,17 @@ def test_only_acknowledgements_about_an_incidents_course_are_kept() -> None:
         if row is not None:
             assert isinstance(row, AckRow) and row.status == status.value
     assert row_of_ack(ack.model_copy(update={"event_id": None})) is None
+
+
+def test_exercises_and_tests_are_not_facts() -> None:
+    """Issue 18: the committee's figures count real events only."""
+    for status in (EventStatus.EXERCISE, EventStatus.TEST):
+        event = partner_event(status=status)
+        assert row_of_routed(routed_event(event=event)) is None, status
+        follow = partner_event(event_id=str(uuid.uuid4()), status=status,
+                               message_type=MessageType.CANCEL, references=[event.event_id])
+        assert row_of_routed(routed_event(event=follow)) is None, status
+    routed = acknowledgement(status=AckStatus.ROUTED, event_id=str(uuid.uuid4()))
+    for reason in ("TEST_EVENT", "NOT_IN_EXERCISE"):
+        assert row_of_ack(routed.model_copy(update={"reason_code": reason})) is None
+    assert row_of_ack(routed.model_copy(update={"reason_code": "UNKNOWN_SITE"})) is not None

@@ -13,11 +13,18 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.factories import partner_event, record_for, unit_rules
-from tests.stages import NOW, Table, acks, inbound, routed
+from tests.stages import NOW, Table, acks, inbound, routed, sandboxed
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
-from vigie.contracts.enums import AckStatus, Category, MessageType
-from vigie.contracts.models import Address, Coordinates, DeadLetter, Location, PartnerEvent
+from vigie.contracts.enums import AckStatus, Category, EventStatus, MessageType
+from vigie.contracts.models import (
+    Address,
+    Coordinates,
+    DeadLetter,
+    ExerciseWindow,
+    Location,
+    PartnerEvent,
+)
 from vigie.contracts.reasons import ReasonCode
 from vigie.pipeline.intake import IntakeProcessor
 from vigie.pipeline.messages import EventRecord, Inbound, Outcome
@@ -300,3 +307,91 @@ def test_another_landlords_site_is_answered_with_its_own_reason(
     [ack] = acks(result)
     assert ack.reason_code == ReasonCode.SITE_OF_OTHER_PARTNER.value
     assert result.outcome is Outcome.ROUTED  # placed by its address, not by the other's site
+
+
+# -- CAP status: sandbox and exercises (issue 18) ---------------------------------------------
+
+
+def _exercise_store(unit_id: str, *, escalate: bool) -> ReferenceStore:
+    """The default reference data, ``unit_id`` taking part in an exercise around ``NOW``."""
+    store = ReferenceStore.with_defaults()
+    window = ExerciseWindow(name="EXO-OISE", start=NOW - timedelta(hours=1),
+                            end=NOW + timedelta(hours=1), escalate=escalate)
+    store.upsert_rules(unit_rules(unit_id, exercises=[window]))
+    return store
+
+
+def test_a_test_event_reaches_no_unit_and_is_answered_from_the_sandbox(
+        stages) -> None:  # type: ignore[no-untyped-def]
+    intake, _, _ = stages
+    table = Table()
+    alert, _ = alert_record()
+    test = alert.model_copy(update={"status": EventStatus.TEST})
+    result = table.apply(intake.handle(inbound(record_for(test)), table.get))
+    assert routed(result) == []
+    # The copy a unit would have received, on the partner's own sandbox topic.
+    assert [(t, r.unit_id, r.event.status) for t, r in sandboxed(result)] == [
+        ("partner.opac-oise.sandbox.v1", "gn-corg-oise", EventStatus.TEST)]
+    [ack] = acks(result)
+    assert (ack.status, ack.units, ack.reason_code, ack.competent_unit_id) == (
+        AckStatus.ROUTED, ["gn-corg-oise"], "TEST_EVENT", "gn-bt-meru")
+    assert ack.reason_message is not None
+    assert "aucune unité ne l'a reçu" in ack.reason_message
+    assert "gn-corg-oise (gendarmerie nationale)" in ack.reason_message
+    # No timer, not counted for any unit nor in the partnership figures.
+    record = table[test.event_id]
+    assert (record.sandbox, record.alert_deadline, record.cap_status) == (True, None, "TEST")
+    assert (result.units, result.category) == ((), None)
+    # Its follow-ups go to the sandbox too; a real follow-up of it is refused.
+    update = follow_up(test, MessageType.UPDATE, NOW, random.Random(4))
+    later = table.apply(intake.handle(inbound(record_for(update), offset=1), table.get))
+    assert routed(later) == [] and len(sandboxed(later)) == 1
+    assert [a.reason_code for a in acks(later)] == ["TEST_EVENT"]
+    real = follow_up(test, MessageType.CANCEL, NOW, random.Random(5)).model_copy(
+        update={"status": EventStatus.ACTUAL})
+    refused = intake.handle(inbound(record_for(real), offset=2), table.get)
+    assert routed(refused) == [] and sandboxed(refused) == []
+    assert [a.reason_code for a in acks(refused)] == ["CAP_STATUS_MISMATCH"]
+
+
+def test_a_test_update_of_a_real_event_is_refused(stages) -> None:  # type: ignore[no-untyped-def]
+    intake, _, _ = stages
+    table = Table()
+    event = partner_event("opac-oise", "60175", fresh=True, sent_at=NOW - timedelta(minutes=2))
+    table.apply(intake.handle(inbound(record_for(event)), table.get))
+    test = follow_up(event, MessageType.UPDATE, NOW, random.Random(6)).model_copy(
+        update={"status": EventStatus.TEST})
+    result = intake.handle(inbound(record_for(test), offset=1), table.get)
+    assert routed(result) == [] and sandboxed(result) == []
+    assert [a.reason_code for a in acks(result)] == ["CAP_STATUS_MISMATCH"]
+
+
+@pytest.mark.parametrize("escalate", [False, True])
+def test_an_exercise_reaches_the_unit_taking_part_and_escalates_only_if_it_says_so(
+        escalate: bool) -> None:
+    store = _exercise_store("gn-corg-oise", escalate=escalate)
+    intake = IntakeProcessor(store, Settings(alert_takeover_delay_seconds=60), lambda: NOW)
+    table = Table()
+    alert, _ = alert_record()
+    exercise = alert.model_copy(update={"status": EventStatus.EXERCISE})
+    result = table.apply(intake.handle(inbound(record_for(exercise)), table.get))
+    assert [(t, r.event.status) for t, r in routed(result)] == [
+        (topics.unit_alerts("gn-corg-oise"), EventStatus.EXERCISE)]
+    assert [(a.status, a.units, a.reason_code) for a in acks(result)] == [
+        (AckStatus.ROUTED, ["gn-corg-oise"], None)]
+    deadline = table[exercise.event_id].alert_deadline
+    assert (deadline is not None) is escalate
+    assert result.category is None  # not in the partnership figures
+
+
+def test_an_exercise_nobody_takes_part_in_goes_to_the_sandbox() -> None:
+    store = _exercise_store("gn-bt-meru", escalate=True)  # not the unit on duty at NOW
+    intake = IntakeProcessor(store, Settings(), lambda: NOW)
+    alert, _ = alert_record()
+    exercise = alert.model_copy(update={"status": EventStatus.EXERCISE})
+    result = intake.handle(inbound(record_for(exercise)), lambda _: None)
+    assert routed(result) == []
+    assert [t for t, _ in sandboxed(result)] == ["partner.opac-oise.sandbox.v1"]
+    assert [(a.units, a.reason_code) for a in acks(result)] == [
+        (["gn-corg-oise"], "NOT_IN_EXERCISE")]
+    assert result.record is not None and result.record.alert_deadline is None

@@ -3,21 +3,28 @@ it refuses."""
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import timedelta
 
 from tests.factories import partner_event, record_for
-from tests.stages import NOW, Table, acks, inbound, routed
+from tests.stages import NOW, Table, acks, dead_letters, feedback, inbound, routed
 from vigie.acks.lifecycle import check_sequence
 from vigie.clients.force import status_record
-from vigie.contracts.codec import decode
-from vigie.contracts.enums import AckStatus, Force, ForceStatus
-from vigie.contracts.models import DeadLetter
+from vigie.contracts.enums import (
+    AckStatus,
+    Category,
+    EventStatus,
+    Force,
+    ForceStatus,
+    MessageType,
+)
 from vigie.contracts.reasons import ReasonCode
 from vigie.pipeline.messages import Inbound, Outcome
 from vigie.pipeline.status import StatusProcessor
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
+from vigie.simulation.feed import follow_up
 
 
 def test_transfer_to_the_other_force(stages) -> None:  # type: ignore[no-untyped-def]
@@ -46,5 +53,72 @@ def test_a_status_off_its_key_partition_or_keyed_otherwise_is_refused(
     other_key = status.handle(Inbound(topic, 1, 0, b"other", value, 1), lambda _: None)
     for result, reason in ((misplaced, ReasonCode.WRONG_PARTITION),
                            (other_key, ReasonCode.KEY_MISMATCH)):
-        [letter] = [decode(o.value, DeadLetter) for o in result.outbound]
+        [letter] = dead_letters(result)
         assert result.outcome is Outcome.REJECTED and letter.reason_code == reason.value
+        [(topic, answer)] = feedback(result)
+        assert topic == "force.pn-csp-creil.feedback.v1"
+        assert (answer.unit_id, answer.event_id, answer.status, answer.reason_code) == (
+            "pn-csp-creil", event_id, "TAKEN_IN_CHARGE", reason.value)
+
+
+def test_a_status_citing_a_follow_up_id_keyed_by_the_root_acts_on_the_root(
+        stages) -> None:  # type: ignore[no-untyped-def]
+    """Issue 18: a unit may cite any id of the incident it received (the root's or an
+    update's own), keyed by the root id; a take in charge then stops the root's timer."""
+    intake, status, _ = stages
+    table = Table()
+    alert = partner_event("opac-oise", "60395", fresh=True, category=Category.STAFF_THREAT,
+                          sent_at=NOW - timedelta(minutes=1))
+    table.apply(intake.handle(inbound(record_for(alert)), table.get))
+    [unit] = table[alert.event_id].units
+    assert table[alert.event_id].alert_deadline is not None
+    update = follow_up(alert, MessageType.UPDATE, NOW, random.Random(7))
+    table.apply(intake.handle(inbound(record_for(update), offset=1), table.get))
+    assert table[update.event_id].root_id == alert.event_id
+
+    topic, _, value = status_record(unit, update.event_id, ForceStatus.TAKEN_IN_CHARGE, at=NOW)
+    # Keyed by the update's own id: refused (the root id is the key), and told so.
+    wrong = status.handle(Inbound(topic, 0, 0, update.event_id.encode(), value), table.get)
+    assert [(t, a.reason_code) for t, a in feedback(wrong)] == [
+        (f"force.{unit}.feedback.v1", "KEY_MISMATCH")]
+    assert table[alert.event_id].alert_deadline is not None
+    # Keyed by the root id: the root is taken in charge, its timer stopped.
+    ok = table.apply(status.handle(Inbound(topic, 0, 1, alert.event_id.encode(), value),
+                                   table.get))
+    assert [(a.event_id, a.status) for a in acks(ok)] == [
+        (alert.event_id, AckStatus.TAKEN_IN_CHARGE)]
+    assert table[alert.event_id].alert_deadline is None
+    assert feedback(ok) == [] and dead_letters(ok) == []
+
+
+def test_a_refused_status_is_answered_on_the_units_feedback_topic_in_french(
+        stages) -> None:  # type: ignore[no-untyped-def]
+    intake, status, _ = stages
+    table = Table()
+    event = partner_event("opac-oise", "60395", fresh=True, sent_at=NOW - timedelta(minutes=1))
+    table.apply(intake.handle(inbound(record_for(event)), table.get))
+    closed = status_record("gn-bt-meru", event.event_id, ForceStatus.CLOSED, at=NOW)
+    table.apply(status.handle(inbound(closed), table.get))
+    again = status.handle(inbound(closed, 1), table.get)
+    [(topic, answer)] = feedback(again)
+    assert topic == "force.gn-bt-meru.feedback.v1"
+    assert (answer.event_id, answer.status, answer.reason_code) == (
+        event.event_id, "CLOSED", "STATUS_NOT_ALLOWED")
+    assert answer.reason_message == (
+        "Changement de statut non autorisé. CLOSED n'est pas accepté après CLOSED.")
+    assert (answer.source.topic, answer.source.offset) == ("force.gn-bt-meru.status.v1", 1)
+    # Operations still get the bytes.
+    assert [letter.reason_code for letter in dead_letters(again)] == ["STATUS_NOT_ALLOWED"]
+
+
+def test_no_unit_can_speak_for_a_test_event(stages) -> None:  # type: ignore[no-untyped-def]
+    intake, status, _ = stages
+    table = Table()
+    test = partner_event("opac-oise", "60395", fresh=True, status=EventStatus.TEST,
+                         sent_at=NOW - timedelta(minutes=1))
+    table.apply(intake.handle(inbound(record_for(test)), table.get))
+    assert table[test.event_id].units == ("gn-bt-meru",)  # where it would have gone
+    result = status.handle(inbound(status_record(
+        "gn-bt-meru", test.event_id, ForceStatus.TAKEN_IN_CHARGE, at=NOW)), table.get)
+    assert [a.reason_code for _, a in feedback(result)] == ["UNKNOWN_REFERENCE"]
+    assert acks(result) == []

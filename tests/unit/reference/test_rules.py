@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from vigie.reference.rules import compile_rules, describe_hours, load_rules_file, public_holiday
+import pytest
+
+from vigie.reference.rules import (
+    compile_rules,
+    describe_hours,
+    load_rules_file,
+    parse_rules,
+    public_holiday,
+)
 from vigie.reference.snapshot import ReferenceStore
 
 BRIGADE, COMPANY, CORG, CIC = "gn-bt-meru", "gn-cie-meru", "gn-corg-oise", "pn-cic-oise"
@@ -33,3 +41,24 @@ def test_public_holidays_come_from_the_library() -> None:
     assert public_holiday("FR", date(2026, 5, 14)) is not None  # Ascension Day, computed
     assert public_holiday("FR", date(2026, 12, 26)) is None  # only in Alsace-Moselle
     assert public_holiday("FR-57", date(2026, 12, 26)) is not None
+
+
+def test_an_exercise_is_written_once_for_its_units() -> None:
+    """Issue 18: a rules file's ``exercises`` become each named unit's windows; none is
+    shipped (EXERCISE events reach no unit until operations load one)."""
+    document = {
+        "units": [{"unit_id": BRIGADE}, {"unit_id": CORG}, {"unit_id": CIC}],
+        "exercises": [{"name": "EXO-OISE-2026", "start": "2026-11-26T09:00+01:00",
+                       "end": "2026-11-26T17:00+01:00", "escalate": True,
+                       "units": [BRIGADE, CORG]}],
+    }
+    by_unit = {r.unit_id: r for r in parse_rules(document, "test")}
+    [window] = by_unit[BRIGADE].exercises
+    assert (window.name, window.escalate) == ("EXO-OISE-2026", True)
+    assert window.covers(datetime.fromisoformat("2026-11-26T12:00+01:00"))
+    assert not window.covers(datetime.fromisoformat("2026-11-26T17:00+01:00"))
+    assert by_unit[CORG].exercises == [window] and by_unit[CIC].exercises == []
+    assert all(r.exercises == [] for r in RULES.records)
+    unknown = {**document, "units": [{"unit_id": CIC}]}
+    with pytest.raises(ValueError, match="without an entry"):
+        parse_rules(unknown, "test")
