@@ -1,6 +1,8 @@
-"""``vigie run`` (what ``make run`` calls): broker, worker, follow-up store, demo feed, console.
+"""``vigie run`` (what ``make run`` calls): broker, worker, follow-up store, the partners'
+HTTP gateway (``vigie gateway``, local credentials for the configured partners), demo feed,
+console.
 
-Ctrl-C stops the feed, the worker, the follow-up sink and — if this command started them —
+Ctrl-C stops the feed, the gateway, the worker, the follow-up sink and — if this command started them —
 the broker and the local PostgreSQL, leaving no process behind. With
 ``VIGIE_DATABASE_URL`` set, the sink writes there and no local PostgreSQL is started.
 Everything runs on loopback. With ``VIGIE_SECURITY_PROTOCOL=SASL_SSL``
@@ -22,6 +24,9 @@ from vigie.broker.secure import SecureBroker
 from vigie.cli.errors import kafka_failures
 from vigie.db import database_url, migrate
 from vigie.db.local import DatabaseError, LocalPostgres
+from vigie.gateway.launcher import GatewayNotReady, GatewayProcess
+from vigie.gateway.partners import local_credentials
+from vigie.gateway.settings import GatewaySettings
 from vigie.settings import Settings, get_settings
 from vigie.simulation.feed import new_seed
 from vigie.terminal import safe_text
@@ -72,6 +77,22 @@ def _history(settings: Settings, weeks: int) -> None:
                   "force.<unité>.prevention.v1 ; `vigie report` pour le bilan")
 
 
+def _start_gateway(gateway: GatewayProcess, settings: Settings) -> None:
+    """The partners' HTTP gateway, with local credentials for the configured partners, and
+    the two ``curl`` a landlord would type (README.md, docs/gateway.md)."""
+    assert gateway.config is not None
+    secrets = local_credentials(gateway.config.partners_file, list(settings.partners))
+    with console.status("Démarrage de la passerelle HTTP des bailleurs…"):
+        gateway.start()
+    partner = settings.partners[0]
+    console.print(f"[green]Passerelle[/green] : {gateway.url} (OpenAPI : {gateway.url}"
+                  f"/openapi.json) ; journal : {gateway.log_path}")
+    console.print(f"  bailleurs et secrets locaux : {gateway.config.partners_file.parent}")
+    console.print(safe_text(
+        f"  curl -s -u {partner}:{secrets[partner]} -d grant_type=client_credentials "
+        f"{gateway.url}/v1/oauth/token"), soft_wrap=True)
+
+
 def run(
     rate: float = typer.Option(2.0, help="demo events per second (0: no demo feed)"),
     seed: int = typer.Option(
@@ -90,6 +111,8 @@ def run(
     worker = WorkerProcess(settings, settings.state_dir / "logs" / "worker.log",
                            metrics_port=settings.metrics_port)
     sink = FollowUpProcess(settings, settings.state_dir / "logs" / "followup.log")
+    gateway = GatewayProcess(settings, settings.state_dir / "logs" / "gateway.log",
+                             config=GatewaySettings())
     database = None if settings.database_url is not None else LocalPostgres(settings)
     started_database = database is not None and not database.running()
     try:
@@ -110,6 +133,7 @@ def run(
         console.print(f"[green]Suivi[/green] : {where} ; journal : {sink.log_path}")
         if history_weeks > 0:
             _history(settings, history_weeks)
+        _start_gateway(gateway, settings)
         if rate > 0:
             console.print("Flux de démonstration en cours — Ctrl-C pour tout arrêter.")
             with kafka_failures(settings):
@@ -118,7 +142,7 @@ def run(
         else:
             console.print("Pas de flux de démonstration — Ctrl-C pour tout arrêter.")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except (BrokerError, WorkerNotReady, DatabaseError) as exc:
+    except (BrokerError, WorkerNotReady, DatabaseError, GatewayNotReady) as exc:
         for line in str(exc).splitlines():  # a worker's log tail: shown, not interpreted
             console.print(safe_text(line, style="red"))
         raise typer.Exit(1) from exc
@@ -126,6 +150,7 @@ def run(
         pass
     finally:
         console.print("Arrêt…")
+        gateway.stop(timeout=20)
         sink.stop(timeout=20)
         worker.stop(timeout=20)
         if started_database and database is not None:

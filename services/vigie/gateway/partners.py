@@ -102,3 +102,25 @@ def new_credentials(
         webhook_secret=SecretStr(webhook_secret) if webhook_secret else None,
     )
     return partner, client_secret, webhook_secret
+
+
+def local_credentials(path: Path, partner_ids: list[str]) -> dict[str, str]:
+    """For ``vigie run`` on a developer's machine only: a partners file for these partners
+    and their client secrets, kept beside it (``<file>.secrets.json``, mode 0600) so that a
+    second run prints the same ``curl``. Never used by a deployed gateway."""
+    secrets_path = path.with_name(path.stem + ".secrets.json")
+    known: dict[str, str] = {}
+    if secrets_path.exists():
+        known = json.loads(secrets_path.read_text())
+    registry = load_partners(path) if path.exists() else GatewayPartners()
+    for partner_id in partner_ids:
+        if partner_id in known and registry.get(partner_id) is not None:
+            continue
+        entry, client_secret, _ = new_credentials(partner_id)
+        registry = registry.with_partner(entry)
+        known[partner_id] = client_secret
+    save_partners(path, registry)
+    fd = os.open(secrets_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(known, out, indent=2)
+    return {p: known[p] for p in partner_ids}
