@@ -26,6 +26,12 @@ alerts commits them alone, before any incident. Incidents follow, again an equal
 partner and at most ``PASS_BUDGET_SECONDS`` of processing, so a partner flooding its topics
 mostly delays itself (docs/reliability.md, the flood measurement in ``bench``).
 
+The engine's jobs live apart: what a pass takes and when it stops is the pure
+``vigie.workers.scheduler``; the transactional producers and the commit of a pass are
+``vigie.workers.transactions``; revocation and take-over (fencing, restore, where each
+partition resumes) are ``vigie.workers.rebalance``. This module fetches, runs the
+processors and escalates, under the lock the rebalance callbacks share.
+
 **Escalation.** Alert deadlines live in the state; each pass escalates the due ones of the
 partitions owned here, in the same transaction as that partition's other work, so a take in
 charge and an escalation can never both win, and a crash loses no timer.
@@ -36,50 +42,49 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import itertools
 import logging
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.partitioner import murmur2
 
 from vigie import metrics
-from vigie.contracts import topics
 from vigie.contracts.enums import Lane
 from vigie.contracts.reasons import ReasonCode
 from vigie.kafka import clients
 from vigie.pipeline.escalation import ESCALATION_TIMER, EscalationProcessor
 from vigie.pipeline.intake import IntakeProcessor
-from vigie.pipeline.messages import Inbound, Outbound, Outcome, StageResult
+from vigie.pipeline.messages import Inbound, Outcome, StageResult
 from vigie.pipeline.status import StatusProcessor
 from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.chain import RoutingContext
 from vigie.settings import Settings
+from vigie.workers.rebalance import Ownership, Readers, Rebalancer
+from vigie.workers.scheduler import (
+    ALERT_SHARE,
+    IDLE_WAIT_MS,
+    INCIDENT_SHARE,
+    PASS_BUDGET_SECONDS,
+    STATUS_SHARE,
+    Lanes,
+    Owned,
+    PassScheduler,
+    Take,
+)
 from vigie.workers.state import READER_OPTIONS, EventState
+from vigie.workers.transactions import TRANSACTION_TIMEOUT_MS, Pass, TransactionPool
+
+__all__ = [
+    "ALERT_SHARE", "IDLE_WAIT_MS", "INCIDENT_SHARE", "PASS_BUDGET_SECONDS", "STATUS_SHARE",
+    "TRANSACTION_TIMEOUT_MS", "Lanes", "Owned", "Pass", "RoutingEngine", "key_partition",
+]
 
 log = logging.getLogger("vigie.worker")
-
-#: Records taken per partner and pass. A pass costs about (shares x partners) x 150 µs of
-#: processing plus one transaction commit: this bounds how long an alert waits behind
-#: incidents (one pass) while keeping passes large enough for throughput.
-ALERT_SHARE = 16
-INCIDENT_SHARE = 64
-STATUS_SHARE = 400
-#: Processing time after which a pass takes no more incidents: an alert arriving meanwhile
-#: waits at most about this long (plus the commit) before its own pass.
-PASS_BUDGET_SECONDS = 0.1
-#: Longest idle wait for input; a due alert deadline shortens it.
-IDLE_WAIT_MS = 500
-#: A transaction open longer than this is aborted by the broker (the worker then restarts).
-TRANSACTION_TIMEOUT_MS = 30_000
 
 
 def _stop_process(reason: str, code: int = 70) -> None:
@@ -90,67 +95,6 @@ def _stop_process(reason: str, code: int = 70) -> None:
     os._exit(code)
 
 
-class Lanes:
-    """Which input topic belongs to which lane and partner."""
-
-    def __init__(self, partners: Sequence[str], units: Sequence[str]) -> None:
-        self.alerts = {topics.partner_alerts(p): p for p in partners}
-        self.incidents = {topics.partner_incidents(p): p for p in partners}
-        self.statuses = {topics.unit_status(u) for u in units}
-        self.partners = list(partners)
-
-    @property
-    def inputs(self) -> list[str]:
-        return sorted({*self.alerts, *self.incidents, *self.statuses})
-
-    def lane_of(self, topic: str) -> Lane | None:
-        if topic in self.alerts:
-            return Lane.ALERT
-        if topic in self.incidents:
-            return Lane.INCIDENT
-        return None
-
-    def split(self, owned: set[TopicPartition]) -> Owned:
-        """The owned partitions as each pass takes them, worked out once per assignment."""
-        alerts: dict[str, list[TopicPartition]] = defaultdict(list)
-        incidents: dict[str, list[TopicPartition]] = defaultdict(list)
-        statuses: list[TopicPartition] = []
-        for tp in sorted(owned):
-            if tp.topic in self.alerts:
-                alerts[self.alerts[tp.topic]].append(tp)
-            elif tp.topic in self.incidents:
-                incidents[self.incidents[tp.topic]].append(tp)
-            else:
-                statuses.append(tp)
-        return Owned(frozenset(owned), dict(alerts), dict(incidents), statuses)
-
-
-@dataclass(frozen=True)
-class Owned:
-    """The partitions this worker owns, by lane and partner (empty during a rebalance)."""
-
-    all: frozenset[TopicPartition] = frozenset()
-    alerts_by_partner: dict[str, list[TopicPartition]] = field(default_factory=dict)
-    incidents_by_partner: dict[str, list[TopicPartition]] = field(default_factory=dict)
-    statuses: list[TopicPartition] = field(default_factory=list)
-    #: Partition count of each input topic, for the partitioning contract (``key_partition``).
-    partition_counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def alerts(self) -> list[TopicPartition]:
-        return [tp for tps in self.alerts_by_partner.values() for tp in tps]
-
-
-@dataclass
-class Pass:
-    """The work of one pass for one partition number: what to send, which offsets to commit,
-    and the results to count once the transaction is committed."""
-
-    outbound: list[Outbound] = field(default_factory=list)
-    offsets: dict[TopicPartition, int] = field(default_factory=dict)
-    counted: list[Callable[[], None]] = field(default_factory=list)
-
-
 def key_partition(key: bytes | None, count: int | None) -> int | None:
     """The partition Kafka's default partitioner (murmur2, as the Java client and aiokafka;
     librdkafka with ``partitioner=murmur2_random``) gives ``key``; None when unknown."""
@@ -159,48 +103,39 @@ def key_partition(key: bytes | None, count: int | None) -> int | None:
     return (murmur2(key) & 0x7FFFFFFF) % count
 
 
-class _Rebalance(ConsumerRebalanceListener):
-    def __init__(self, engine: RoutingEngine) -> None:
-        self.engine = engine
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.engine.on_revoked(revoked)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self.engine.on_assigned(assigned)
-
-
 class RoutingEngine:
     def __init__(self, settings: Settings, store: ReferenceStore) -> None:
         self.settings = settings
         self.store = store
         self.state = EventState(settings)
-        #: Fraction of the input partitions owned here (overflow limits are scaled by it).
-        self._share = 1.0
         self.intake = IntakeProcessor(store, settings, context=self.routing_context)
         self.status = StatusProcessor(store, settings, context=self.routing_context)
         self.escalation = EscalationProcessor(store, context=self.routing_context)
         self.lanes = Lanes(settings.partners, sorted(store.snapshot().units))
+        self.scheduler = PassScheduler(self.lanes)
         self.group_id = settings.app_id
         self.consumer: AIOKafkaConsumer | None = None
         #: The urgent lane's own fetcher: the alert partitions this worker owns, assigned
         #: by hand (the group consumer owns them too, paused, for assignment and offsets).
         self.alert_reader: AIOKafkaConsumer | None = None
-        self._producers: dict[int, AIOKafkaProducer] = {}
-        self._owned = Owned()
-        #: Bumped by every rebalance: a batch fetched before one is dropped, not processed.
-        self._generation = 0
+        self._readers: Readers | None = None
+        self.pool = TransactionPool(settings, self.group_id)
+        self.ownership = Ownership()
         self._lock = asyncio.Lock()
-        self._rebalancing = True
         self._stopping = asyncio.Event()
-        #: Next offset to read per partition, as committed in the last transaction.
-        self.committed: dict[TopicPartition, int] = {}
-        self._rotation = itertools.count()
-        self._last_pass_alerts_only = False
+
+    @property
+    def committed(self) -> dict[TopicPartition, int]:
+        """Next offset to read per partition, as committed in the last transaction."""
+        return self.ownership.committed
+
+    @property
+    def _owned(self) -> Owned:
+        return self.ownership.owned
 
     # -- lifecycle ----------------------------------------------------------------------------
     def is_ready(self) -> bool:
-        return not self._rebalancing and bool(self._owned.all)
+        return not self.ownership.rebalancing and bool(self._owned.all)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -219,9 +154,12 @@ class RoutingEngine:
             self.settings, **READER_OPTIONS, group_id=None,
             max_partition_fetch_bytes=256 * 1024,
         )
+        self._readers = Readers(self.consumer, self.alert_reader, self.lanes.alerts)
+        rebalancer = Rebalancer(self._lock, self.ownership, self.pool, self.state, self.lanes,
+                                self._readers, _stop_process)
         await self.alert_reader.start()
         await self.consumer.start()
-        self.consumer.subscribe(self.lanes.inputs, listener=_Rebalance(self))
+        self.consumer.subscribe(self.lanes.inputs, listener=rebalancer)
         try:
             while not self._stopping.is_set():
                 await self.run_pass()
@@ -229,38 +167,28 @@ class RoutingEngine:
             async with self._lock:
                 await self.consumer.stop()
                 await self.alert_reader.stop()
-                await self._close_producers(list(self._producers))
+                await self.pool.close()
 
     def _reader_for(self, tp: TopicPartition) -> AIOKafkaConsumer:
-        reader = self.alert_reader if tp.topic in self.lanes.alerts else self.consumer
-        assert reader is not None
-        return reader
+        assert self._readers is not None
+        return self._readers.for_partition(tp)
 
     async def run_pass(self) -> None:
-        generation = self._generation
+        generation = self.ownership.generation
         batch = await self._fetch()
         async with self._lock:
-            if generation != self._generation or self._rebalancing:
+            if generation != self.ownership.generation or self.ownership.rebalancing:
                 self._rewind()
                 return
             passes: dict[int, Pass] = defaultdict(Pass)
-            started = time.monotonic()
             # Alerts and statuses come first in the batch (see _fetch); incidents stop once the
             # pass has used its time budget, and the rest is read again by the next pass.
-            for tp, records in batch.items():
-                if tp not in self._owned.all:
-                    continue
-                incidents = tp.topic in self.lanes.incidents
-                done = 0
-                for record in records:
-                    if incidents and time.monotonic() - started > PASS_BUDGET_SECONDS:
-                        break
-                    self._process(record, passes[tp.partition])
-                    done += 1
-                if done:
-                    passes[tp.partition].offsets[tp] = records[done - 1].offset + 1
-                if done < len(records):
-                    self._reader_for(tp).seek(tp, records[done].offset)
+            admitted = self.scheduler.admit(
+                batch, self._owned, lambda record: self._process(record, passes[record.partition]))
+            for tp, offset in admitted.commit.items():
+                passes[tp.partition].offsets[tp] = offset
+            for tp, offset in admitted.rewind.items():
+                self._reader_for(tp).seek(tp, offset)
             self._escalate_due(passes)
             if passes:
                 await self._commit(passes)
@@ -272,7 +200,7 @@ class RoutingEngine:
         assignment's seek would otherwise be skipped. Nothing was processed since the
         take-over (this pass is the first to hold the lock), so the committed offsets are
         exactly where to resume. During a rebalance, the coming assignment seeks instead."""
-        if self._rebalancing or self.consumer is None:
+        if self.ownership.rebalancing or self.consumer is None:
             return
         for tp in self._owned.all:
             offset = self.committed.get(tp)
@@ -281,31 +209,26 @@ class RoutingEngine:
 
     # -- fetching -----------------------------------------------------------------------------
     async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
-        """Alerts and statuses first; incidents by equal shares per partner (see module doc)."""
+        """Alerts and statuses first; incidents by equal shares per partner
+        (``vigie.workers.scheduler``)."""
         consumer, alert_reader = self.consumer, self.alert_reader
         assert consumer is not None and alert_reader is not None
         owned = self._owned
         got: dict[TopicPartition, list[ConsumerRecord]] = {}
 
-        async def take(tps: list[TopicPartition], share: int) -> None:
-            if tps:
-                reader = self._reader_for(tps[0])
-                got.update(await reader.getmany(*tps, timeout_ms=0, max_records=share))
+        async def take(takes: list[Take]) -> None:
+            for t in takes:
+                reader = self._reader_for(t.partitions[0])
+                got.update(await reader.getmany(*t.partitions, timeout_ms=0,
+                                                max_records=t.share))
 
-        start = next(self._rotation) % max(len(self.lanes.partners), 1)
-        order = self.lanes.partners[start:] + self.lanes.partners[:start]
-        for partner in order:
-            await take(owned.alerts_by_partner.get(partner, []), ALERT_SHARE)
-        await take(owned.statuses, STATUS_SHARE)
-        alerts_found = any(tp.topic in self.lanes.alerts for tp in got)
-        # An alert pass commits alone, but never twice in a row: a partner flooding its alert
-        # topic must not stop every incident.
-        if alerts_found and not self._last_pass_alerts_only:
-            self._last_pass_alerts_only = True
+        plan = self.scheduler.next_pass(owned)
+        await take(plan.urgent)
+        alerts_found = any(self.scheduler.is_alert_partition(tp) for tp in got)
+        incidents = plan.incident_takes(alerts_found)
+        if incidents is None:  # an alert pass: commits alone
             return got
-        self._last_pass_alerts_only = False
-        for partner in order:
-            await take(owned.incidents_by_partner.get(partner, []), INCIDENT_SHARE)
+        await take(incidents)
         if got or not owned.all:
             if not owned.all:
                 await asyncio.sleep(IDLE_WAIT_MS / 1000)
@@ -337,10 +260,7 @@ class RoutingEngine:
         return got
 
     def _idle_wait_ms(self) -> int:
-        deadline = self.state.next_deadline()
-        if deadline is None:
-            return IDLE_WAIT_MS
-        return max(0, min(IDLE_WAIT_MS, int((deadline - time.time()) * 1000) + 1))
+        return self.scheduler.idle_wait_ms(self.state.next_deadline(), time.time())
 
     # -- processing ---------------------------------------------------------------------------
     def _process(self, message: ConsumerRecord, work: Pass) -> None:
@@ -432,14 +352,12 @@ class RoutingEngine:
         of the unit's total, and the limit is scaled the same way (docs/routing.md). The
         counter is the live one, read at once by the policy (never kept)."""
         return RoutingContext(at=self.settings.routing_time(now),
-                              open_alerts=self.state.open_alerts, share=self._share)
+                              open_alerts=self.state.open_alerts, share=self.ownership.share)
 
     # -- transactions -------------------------------------------------------------------------
     async def _commit(self, passes: dict[int, Pass]) -> None:
-        started = time.monotonic()
         try:
-            await asyncio.gather(*(self._commit_one(p, work) for p, work in passes.items()))
-            metrics.PASS_COMMIT.observe(time.monotonic() - started)
+            await self.pool.commit(passes)
         except Exception:
             _stop_process("a transaction failed: stopping the worker, its inputs will be "
                           "processed again")
@@ -447,123 +365,6 @@ class RoutingEngine:
             self.committed.update(work.offsets)
             for count in work.counted:
                 count()
-
-    async def _commit_one(self, partition: int, work: Pass) -> None:
-        producer = self._producers[partition]
-        await producer.begin_transaction()
-        sent: list[Awaitable[Any]] = []
-        for out in work.outbound:
-            sent.append(await producer.send(out.topic, out.value, key=out.key,
-                                            partition=out.partition))
-        if work.offsets:
-            await producer.send_offsets_to_transaction(work.offsets, self.group_id)
-        await asyncio.gather(*sent)
-        await producer.commit_transaction()
-
-    def _transactional_id(self, partition: int) -> str:
-        return f"{self.settings.app_id}-route-{partition}"
-
-    async def _start_producer(self, partition: int) -> None:
-        producer = clients.producer(
-            self.settings,
-            transactional_id=self._transactional_id(partition),
-            transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=2,
-            # Above every record the worker lets through (``_publishable``), with room for
-            # the batch header; the broker's own limit is ``message.max.bytes``.
-            max_request_size=self.settings.max_output_bytes + 64 * 1024,
-        )
-        await producer.start()  # InitProducerId: fences the previous owner, aborts its txn
-        self._producers[partition] = producer
-
-    async def _close_producers(self, partitions: list[int]) -> None:
-        for p in partitions:
-            producer = self._producers.pop(p, None)
-            if producer is not None:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
-
-    # -- rebalances ---------------------------------------------------------------------------
-    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
-        """Every pass ends with its commit and holds the lock: once we have it, nothing is in
-        flight. State and producers go: a worker dropped from the group (a long broker outage)
-        may get a partition back that another worker changed meanwhile, so the assignment
-        always fences and restores afresh."""
-        async with self._lock:
-            self._rebalancing = True
-            self._generation += 1
-            self._owned = Owned()
-            await self._close_producers(list(self._producers))
-            self.state.drop(self.state.partitions)
-            self.committed.clear()
-            log.info("partitions revoked", extra={"partitions": len(revoked)})
-
-    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
-        async with self._lock:
-            self._generation += 1
-            try:
-                await self._take_over(assigned)
-            except Exception:
-                _stop_process("could not take the assigned partitions over")
-
-    async def _take_over(self, assigned: set[TopicPartition]) -> None:
-        consumer = self.consumer
-        assert consumer is not None
-        numbers = {tp.partition for tp in assigned}
-        uneven = {t for t in {tp.topic for tp in assigned}
-                  if {tp.partition for tp in assigned if tp.topic == t} != numbers}
-        if uneven:  # co-partitioning broken (topics with different partition counts)
-            log.error("input topics are not co-partitioned", extra={"topics": sorted(uneven)})
-        new = sorted(numbers)
-        started = time.monotonic()
-        await asyncio.gather(*(self._start_producer(p) for p in new))
-        fenced = time.monotonic()
-        restored = await self.state.restore(new)
-        restored_at = time.monotonic()
-        # Offsets read now are final (the previous owners are fenced): start from them.
-        # One OffsetFetch for all (the public committed() asks partition by partition).
-        committed = await consumer._coordinator.fetch_committed_offsets(assigned)
-        # The urgent lane reads through its own fetcher, so that megabytes of incidents in
-        # the group consumer's fetches never hold an alert back: pause them there.
-        owned = self.lanes.split(assigned)
-        for topic in {tp.topic for tp in assigned}:
-            # From the metadata the group's assignment was made with (no request).
-            owned.partition_counts[topic] = len(consumer.partitions_for_topic(topic) or ())
-        consumer.pause(*owned.alerts)
-        assert self.alert_reader is not None
-        self.alert_reader.assign(owned.alerts)
-        floor = self.state.last_inputs()
-        for tp in assigned:
-            meta = committed.get(tp)
-            # Never committed: from the start (a retention-deleted offset 0 falls back to the
-            # earliest, auto_offset_reset). seek_to_beginning() would wait for the fetcher,
-            # which does not run during a rebalance.
-            start = meta.offset if meta is not None and meta.offset >= 0 else 0
-            recorded = floor.get((tp.topic, tp.partition))
-            if recorded is not None and start <= recorded:
-                # The restored state holds the outcome of a later record, so the transaction
-                # that committed it also committed this input past it: the offset fetch lags
-                # behind it (aiokafka's OffsetFetch cannot ask for stable offsets, KIP-447).
-                # Reading from the fetched offset would publish that outcome a second time.
-                log.warning("committed offset behind the restored state: resuming after it",
-                            extra={"topic": tp.topic, "partition": tp.partition,
-                                   "fetched": start, "resumed": recorded + 1})
-                metrics.OFFSET_BEHIND_STATE.inc()
-                start = recorded + 1
-            self._reader_for(tp).seek(tp, start)
-            self.committed[tp] = start
-        self._owned = owned
-        total = max(owned.partition_counts.values(), default=0)
-        self._share = min(1.0, len(numbers) / total) if total else 1.0
-        self._rebalancing = False
-        log.info("partitions assigned", extra={
-            "partitions": sorted(numbers), "restored_entries": restored,
-            "open_alerts": len(self.state.deadlines),
-            "fence_s": round(fenced - started, 3), "restore_s": round(restored_at - fenced, 3),
-            "seek_s": round(time.monotonic() - restored_at, 3),
-        })
 
     # -- observation --------------------------------------------------------------------------
     async def partition_positions(self) -> tuple[dict[TopicPartition, int | None],

@@ -1,13 +1,12 @@
-"""The routing engine's Kafka-free parts: the key's partition, the lane of each input topic,
-the clock and load it hands the stages, and a record it could not produce, which costs its
-own input, never the pass (issue 12)."""
+"""The routing engine's Kafka-free parts: the key's partition, the clock and load it hands
+the stages, and a record it could not produce, which costs its own input, never the pass
+(issue 12). The lanes and shares of a pass: tests/unit/workers/test_scheduler.py."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from tests.factories import partner_event, record_for
-from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import Lane
 from vigie.contracts.models import Acknowledgement, DeadLetter
@@ -15,7 +14,7 @@ from vigie.contracts.reasons import ReasonCode
 from vigie.pipeline.messages import Inbound, Outcome
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
-from vigie.workers.engine import Lanes, RoutingEngine, key_partition
+from vigie.workers.engine import RoutingEngine, key_partition
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 NIGHT = datetime.fromisoformat("2026-11-29T02:00+01:00")
@@ -26,35 +25,6 @@ def test_key_partition_is_kafkas_murmur2() -> None:
     assert key_partition(b"21", 4) == (-973932308 & 0x7FFFFFFF) % 4
     assert key_partition(b"foobar", 12) == (-790332482 & 0x7FFFFFFF) % 12
     assert key_partition(None, 4) is None and key_partition(b"x", None) is None
-
-
-def test_lanes_know_each_input_topic() -> None:
-    lanes = Lanes(["opac-oise", "clesence"], ["pn-csp-creil"])
-    assert lanes.lane_of(topics.partner_alerts("clesence")) is Lane.ALERT
-    assert lanes.lane_of(topics.partner_incidents("opac-oise")) is Lane.INCIDENT
-    assert lanes.lane_of(topics.unit_status("pn-csp-creil")) is None  # the status relay
-    assert lanes.alerts[topics.partner_alerts("opac-oise")] == "opac-oise"
-    assert set(lanes.inputs) == {
-        topics.partner_alerts("opac-oise"), topics.partner_incidents("opac-oise"),
-        topics.partner_alerts("clesence"), topics.partner_incidents("clesence"),
-        topics.unit_status("pn-csp-creil"),
-    }
-
-
-def test_split_groups_owned_partitions_by_lane_and_partner() -> None:
-    from aiokafka import TopicPartition
-
-    lanes = Lanes(["opac-oise", "clesence"], ["pn-csp-creil"])
-    owned = {TopicPartition(t, p) for p in (0, 1) for t in lanes.inputs}
-    split = lanes.split(owned)
-    assert split.all == owned
-    assert split.alerts_by_partner["clesence"] == [
-        TopicPartition(topics.partner_alerts("clesence"), p) for p in (0, 1)]
-    assert split.incidents_by_partner["opac-oise"] == [
-        TopicPartition(topics.partner_incidents("opac-oise"), p) for p in (0, 1)]
-    assert split.statuses == [TopicPartition(topics.unit_status("pn-csp-creil"), p)
-                              for p in (0, 1)]
-    assert len(split.alerts) == 4
 
 
 def test_the_engine_hands_its_clock_and_open_alerts_to_every_stage() -> None:
