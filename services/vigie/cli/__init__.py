@@ -12,6 +12,7 @@ app = typer.Typer(
 # Sub-applications, one per concern (keep sorted). They import ``app``-free modules only.
 from vigie.cli.broker import broker_app  # noqa: E402
 from vigie.cli.db import db_app, followup, hotspots  # noqa: E402
+from vigie.cli.deadletter import deadletter_app  # noqa: E402
 from vigie.cli.deploy import deploy_app  # noqa: E402
 from vigie.cli.force import ack, tail  # noqa: E402
 from vigie.cli.onboard import offboard_app, onboard_app  # noqa: E402
@@ -28,6 +29,7 @@ from vigie.cli.worker import topics_app, worker  # noqa: E402
 app.command("ack")(ack)
 app.add_typer(broker_app, name="broker")
 app.add_typer(db_app, name="db")
+app.add_typer(deadletter_app, name="deadletter")
 app.add_typer(deploy_app, name="deploy")
 app.command("decode")(decode_command)
 app.command("followup")(followup)
