@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import record
-from bench.runs import alerts, flood, followup, latency, plain_loops, workers
+from bench.runs import alerts, flood, followup, latency, plain_loops, worker_profile, workers
 from bench.session import PARTNERS, RESULTS, Bench, console
 from bench.tables import print_tables
 from vigie.broker.local import LocalBroker
@@ -57,6 +57,10 @@ RUNS: list[tuple[str, Callable[[Bench], Awaitable[dict[str, Any]]]]] = [
     ("followup_sink", followup.sink),
     ("followup_national", followup.national),
 ]
+#: Runs made only when named in ``--only`` (not part of ``make bench``).
+ON_REQUEST: list[tuple[str, Callable[[Bench], Awaitable[dict[str, Any]]]]] = [
+    ("worker_profile", worker_profile.worker_profile),
+]
 
 
 async def run_all(bench: Bench) -> None:
@@ -64,7 +68,7 @@ async def run_all(bench: Bench) -> None:
     steps = RUNS
     if bench.args.only:
         wanted = set(bench.args.only.split(","))
-        steps = [(n, f) for n, f in steps if n in wanted]
+        steps = [(n, f) for n, f in [*steps, *ON_REQUEST] if n in wanted]
     for name, step in steps:
         t0 = time.perf_counter()
         r[name] = await step(bench)
@@ -102,7 +106,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="follow-up national run: residences")
     parser.add_argument("--only", help="comma-separated runs: baseline,inproc,worker_1,"
                         "worker_2,latency,alerts,flood,followup_sink,followup_national,"
-                        "profile (partial results, no goals table)")
+                        "profile; on request only: worker_profile (partial results, no goals "
+                        "table)")
     parser.add_argument("--skip-profile", action="store_true")
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
