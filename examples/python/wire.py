@@ -135,7 +135,8 @@ def kafka_config(properties: Path | None = None) -> dict[str, str]:
     """librdkafka settings from the environment ``vigie broker client-config <login> --env``
     exports (VIGIE_BOOTSTRAP_SERVERS, VIGIE_SECURITY_PROTOCOL, VIGIE_SASL_USERNAME,
     VIGIE_SASL_PASSWORD, VIGIE_SSL_CAFILE, VIGIE_SASL_MECHANISM), then, if given, a file of
-    librdkafka properties (``vigie broker client-config <login>`` prints one)."""
+    properties on top: librdkafka's (``vigie broker client-config <login>`` prints one) or
+    Java's (the ``<login>.properties`` file ``vigie onboard`` gives a new participant)."""
     env = os.environ
     config = {
         "bootstrap.servers": env.get("VIGIE_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
@@ -156,7 +157,22 @@ def kafka_config(properties: Path | None = None) -> dict[str, str]:
             if line.strip() and not line.lstrip().startswith("#") and "=" in line:
                 key, value = line.split("=", 1)
                 config[key.strip()] = value.strip()
+        _from_java(config)
     return config
+
+
+_JAAS = re.compile(r'username="(?P<user>[^"]*)"\s+password="(?P<password>[^"]*)"')
+
+
+def _from_java(config: dict[str, str]) -> None:
+    """Java client properties (the file ``vigie onboard`` writes for a new login, or
+    ``vigie broker client-config <login> --java``) in librdkafka's words, in place."""
+    jaas = config.pop("sasl.jaas.config", None)
+    if jaas is not None and (match := _JAAS.search(jaas)):
+        config["sasl.username"], config["sasl.password"] = match["user"], match["password"]
+    if config.pop("ssl.truststore.type", "PEM").upper() == "PEM" and (
+            location := config.pop("ssl.truststore.location", None)):
+        config["ssl.ca.location"] = location
 
 
 def login() -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -113,3 +114,25 @@ def test_java_build_generates_the_newest_schemas() -> None:
                              "status_update"}
     for message, version in included.items():
         assert int(version) == get_registry().versions(message)[-1].version, message
+
+
+def test_python_client_reads_the_onboarding_file(wire: ModuleType, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Java properties ``vigie onboard`` writes for a new login work for Python too."""
+    for name in [n for n in os.environ if n.startswith("VIGIE_")]:
+        monkeypatch.delenv(name)
+    from vigie.broker.secure import ClientConfig
+    from vigie.cli.onboard import write_credentials
+
+    config = ClientConfig("kafka.vigie.example.org:9094", "partner-nouveau-bailleur",
+                          "s3cr-et_", tmp_path / "ca.pem")
+    path = write_credentials(tmp_path / "credentials", config)
+    assert wire.kafka_config(path) == {
+        "bootstrap.servers": "kafka.vigie.example.org:9094",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "partner-nouveau-bailleur",
+        "sasl.password": "s3cr-et_",
+        "ssl.ca.location": str(tmp_path / "ca.pem"),
+        "partitioner": "murmur2_random",
+    }
