@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 
 import pytest
@@ -12,9 +13,17 @@ from vigie.acks.lifecycle import check_sequence
 from vigie.clients.force import status_record
 from vigie.contracts import topics
 from vigie.contracts.codec import decode
-from vigie.contracts.enums import AckStatus, Category, Force, ForceStatus
-from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent
+from vigie.contracts.enums import (
+    AckStatus,
+    Category,
+    EventStatus,
+    Force,
+    ForceStatus,
+    MessageType,
+)
+from vigie.contracts.models import Acknowledgement, DeadLetter, RoutedEvent, UnitFeedback
 from vigie.settings import Settings
+from vigie.simulation.feed import follow_up
 
 pytestmark = pytest.mark.integration
 
@@ -47,11 +56,18 @@ def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, part
     answered = partner_event(partner, CREIL, fresh=True, category=Category.STAFF_AGGRESSION)
     ignored = partner_event(partner, CREIL, fresh=True, category=Category.STAFF_AGGRESSION)
     misrouted = partner_event(partner, MERU, fresh=True)
-    records = [record_for(e) for e in (answered, ignored, misrouted)]
+    # Issue 18: an alert the unit takes in charge citing its update's own id (keyed by the
+    # root id, the contract), and a TEST alert, which must reach no unit and never escalate.
+    followed = partner_event(partner, CREIL, fresh=True, category=Category.STAFF_AGGRESSION)
+    update = follow_up(followed, MessageType.UPDATE, followed.sent_at, random.Random(18))
+    test = partner_event(partner, CREIL, fresh=True, category=Category.STAFF_AGGRESSION,
+                         status=EventStatus.TEST)
+    events = (answered, ignored, misrouted, followed, update, test)
+    records = [record_for(e) for e in events]
     records = [(topics.partner_alerts(partner) if e is not misrouted else t, k, v)
-               for e, (t, k, v) in zip((answered, ignored, misrouted), records, strict=True)]
+               for e, (t, k, v) in zip(events, records, strict=True)]
     run(produce(settings, records))
-    ids = {answered.event_id, ignored.event_id, misrouted.event_id}
+    ids = {e.event_id for e in events}
     _acks(settings, partner, _count(ids, AckStatus.ROUTED))
 
     # Creil's police takes the first alert in charge at once; a Méru brigade sends the
@@ -70,6 +86,8 @@ def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, part
         status_record(gn_unit, misrouted.event_id, ForceStatus.TRANSFER_REQUESTED,
                       transfer_to_force=Force.PN),
         status_record("pn-csp-beauvais", answered.event_id, ForceStatus.CLOSED),  # not its own
+        status_record("pn-csp-creil", update.event_id, ForceStatus.TAKEN_IN_CHARGE,
+                      root_id=followed.event_id),
     ]))
 
     seen = _acks(settings, partner, lambda rs: _escalated(rs, ignored.event_id)
@@ -78,6 +96,11 @@ def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, part
     assert seen[ignored.event_id] == [AckStatus.ROUTED, AckStatus.ESCALATED]
     assert seen[misrouted.event_id] == [AckStatus.ROUTED, AckStatus.TRANSFER_REQUESTED,
                                         AckStatus.TRANSFERRED]
+    # Taken in charge through its update's id: the root alert did not escalate (the ignored
+    # one, routed with it, did); the TEST alert had no timer at all.
+    assert seen[followed.event_id] == [AckStatus.ROUTED, AckStatus.TAKEN_IN_CHARGE]
+    assert seen[update.event_id] == [AckStatus.ROUTED]
+    assert seen[test.event_id] == [AckStatus.ROUTED]
     for statuses in seen.values():
         assert check_sequence(statuses) == []
     issued = {(a.event_id, a.status): a.issued_at for a in _all_acks(settings, partner)}
@@ -102,6 +125,27 @@ def test_status_relay_escalation_and_transfer(start_worker, kafka_settings, part
     refused = [d for d in refused if d.event_id == answered.event_id]
     assert [d.reason_code for d in refused] == ["STATUS_NOT_ALLOWED"]
     assert refused[0].source.topic == topics.unit_status("pn-csp-beauvais")
+    # ... and the unit is told, on its own feedback topic, in French (issue 18).
+    told = run(consume(settings, [topics.unit_feedback("pn-csp-beauvais")], until=lambda rs: any(
+        decode(r.value, UnitFeedback).event_id == answered.event_id for r in rs), settle=0))
+    answers = [a for r in told if (a := decode(r.value, UnitFeedback)).event_id
+               == answered.event_id]
+    assert [(a.unit_id, a.status, a.reason_code) for a in answers] == [
+        ("pn-csp-beauvais", "CLOSED", "STATUS_NOT_ALLOWED")]
+    assert answers[0].reason_message.startswith("Changement de statut non autorisé.")
+
+    # The TEST alert: answered from the partner's sandbox with what would have happened, and
+    # no unit topic holds it (its copy and any unit's would be in the same transaction).
+    [ack] = [a for a in _all_acks(settings, partner) if a.event_id == test.event_id]
+    assert (ack.reason_code, ack.units) == ("TEST_EVENT", ["pn-csp-creil"])
+    sandbox = run(consume(settings, [topics.partner_sandbox(partner)], until=lambda rs: any(
+        decode(r.value, RoutedEvent).event.event_id == test.event_id for r in rs), settle=0))
+    assert [decode(r.value, RoutedEvent).unit_id for r in sandbox] == ["pn-csp-creil"]
+    reached = run(consume(settings, [topics.unit_alerts(u) for u in _units()],
+                          until=lambda rs: True, settle=1.0))
+    assert not any(decode(r.value, RoutedEvent).event.event_id == test.event_id
+                   for r in reached)
+
 
 
 def _all_acks(settings: Settings, partner: str) -> list[Acknowledgement]:

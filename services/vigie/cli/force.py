@@ -56,6 +56,11 @@ def render_routed(routed: RoutedEvent) -> Text:
     out.append_text(safe_text(event.partner_id))
     out.append(" — ")
     out.append_text(safe_text(event.event_id))
+    if event.references:
+        # A status about it is keyed by the root id (docs/acknowledgements.md).
+        out.append(" (initial : ")
+        out.append_text(safe_text(event.references[0]))
+        out.append(")")
     for line in (event.description or "").replace("\r\n", "\n").split("\n"):
         out.append("\n    ")
         out.append_text(safe_text(line))
@@ -84,12 +89,14 @@ def ack(
     status: ForceStatus = typer.Argument(..., help="TAKEN_IN_CHARGE, PATROL_DISPATCHED, …"),
     unit: str = typer.Option(..., "--unit", help="your unit id"),
     to_force: Force | None = typer.Option(None, help="target force of a TRANSFER_REQUESTED"),
+    root: str | None = typer.Option(
+        None, help="root id of the incident, when EVENT_ID is an update's own id"),
 ) -> None:
     """Send a unit's status about an event routed to it; the partner is told."""
     from vigie.clients.force import status_record
     from vigie.kafka.publish import publish_records
 
-    record = status_record(unit, event_id, status, transfer_to_force=to_force)
+    record = status_record(unit, event_id, status, transfer_to_force=to_force, root_id=root)
     settings = get_settings()
     with kafka_failures(settings):
         asyncio.run(publish_records(settings, [record]))

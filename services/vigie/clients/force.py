@@ -18,9 +18,12 @@ def status_record(
     *,
     at: datetime | None = None,
     transfer_to_force: Force | None = None,
+    root_id: str | None = None,
 ) -> tuple[str, bytes, bytes]:
-    """(topic, key, value) for a status: on the unit's own status topic, keyed by event id
-    (the event's partition, where Vigie remembers it)."""
+    """(topic, key, value) for a status: on the unit's own status topic, keyed by the
+    incident's root id (the key of the routed copy the unit received: the event's partition,
+    where Vigie remembers it). ``event_id`` may be the root's or a follow-up's own id; give
+    ``root_id`` when it is a follow-up's."""
     update = StatusUpdate(
         event_id=event_id,
         unit_id=unit_id,
@@ -28,4 +31,4 @@ def status_record(
         at=at or datetime.now(UTC),
         transfer_to_force=transfer_to_force,
     )
-    return topics.unit_status(unit_id), event_id.encode(), encode(update)
+    return topics.unit_status(unit_id), (root_id or event_id).encode(), encode(update)
