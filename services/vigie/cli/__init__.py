@@ -15,8 +15,8 @@ from vigie.cli.db import db_app, followup, hotspots  # noqa: E402
 from vigie.cli.deadletter import deadletter_app  # noqa: E402
 from vigie.cli.deploy import deploy_app  # noqa: E402
 from vigie.cli.force import ack, tail  # noqa: E402
-from vigie.cli.onboard import offboard_app, onboard_app  # noqa: E402
 from vigie.cli.gateway import gateway_app  # noqa: E402
+from vigie.cli.onboard import offboard_app, onboard_app  # noqa: E402
 from vigie.cli.partner import publish, simulate  # noqa: E402
 from vigie.cli.ref import ref_app  # noqa: E402
 from vigie.cli.report import report  # noqa: E402

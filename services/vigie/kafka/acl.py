@@ -9,14 +9,18 @@ creates it through confluent-kafka's admin API, aiokafka having no public one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Any, TypeVar
 
 from vigie.contracts import topics
 from vigie.kafka import clients
 from vigie.reference.participants import Kind, Registry
 from vigie.settings import Settings
+
+K = TypeVar("K")
 
 #: The super-user of the local secure broker (vigie.broker.secure): setup and operations.
 #: On a cluster, the registry's admin login (``vigie-admin``, a Strimzi super-user).
@@ -182,6 +186,20 @@ class AclError(RuntimeError):
     """The broker refused to create some bindings of the plan."""
 
 
+def settle(
+    futures: Mapping[K, Future[Any]], timeout: float
+) -> dict[K, tuple[Any, Exception | None]]:
+    """Each confluent-kafka admin future's result or failure, by key. The admin client must
+    be kept alive until this returns: dropped, it cancels its futures."""
+    settled: dict[K, tuple[Any, Exception | None]] = {}
+    for key, future in futures.items():
+        try:
+            settled[key] = (future.result(timeout), None)
+        except Exception as exc:  # KafkaException, or a timeout of the future
+            settled[key] = (None, exc)
+    return settled
+
+
 def apply_acls(settings: Settings, rules: Sequence[AclRule], timeout: float = 30.0) -> None:
     """Create the bindings as ``settings``' login (an admin); existing ones are left as they
     are, so applying the plan again after adding a partner or a unit is safe."""
@@ -206,12 +224,8 @@ def apply_acls(settings: Settings, rules: Sequence[AclRule], timeout: float = 30
     # The client must outlive the futures: dropped, it would cancel them.
     admin = clients.librdkafka_admin(settings)
     futures = admin.create_acls(list(bindings), request_timeout=timeout)
-    failed = []
-    for binding, future in futures.items():
-        try:
-            future.result(timeout)
-        except Exception as exc:  # KafkaException, or a timeout of the future
-            failed.append(f"{bindings[binding]}: {exc}")
+    failed = [f"{bindings[binding]}: {exc}"
+              for binding, (_, exc) in settle(futures, timeout).items() if exc is not None]
     del admin
     if failed:
         raise AclError(f"{len(failed)} of {len(bindings)} ACLs not created, e.g. {failed[:3]}")
@@ -251,13 +265,10 @@ def remove_acls(settings: Settings, rules: Sequence[AclRule], timeout: float = 3
         return 0
     admin = clients.librdkafka_admin(settings)
     futures = admin.delete_acls(filters, request_timeout=timeout)
-    deleted, failed = 0, []
-    for binding_filter, future in futures.items():
-        try:
-            deleted += len(future.result(timeout))
-        except Exception as exc:  # KafkaException, or a timeout of the future
-            failed.append(f"{binding_filter}: {exc}")
+    results = settle(futures, timeout)
     del admin
+    deleted = sum(len(found) for found, exc in results.values() if exc is None)
+    failed = [f"{key}: {exc}" for key, (_, exc) in results.items() if exc is not None]
     if failed:
         raise AclError(f"{len(failed)} of {len(filters)} ACL deletions failed, e.g. {failed[:3]}")
     return deleted

@@ -12,6 +12,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from vigie.kafka import clients
+from vigie.kafka.acl import settle
 from vigie.settings import Settings
 
 if TYPE_CHECKING:
@@ -37,13 +38,9 @@ def _alter(
 ) -> None:
     admin = clients.librdkafka_admin(settings)
     futures = admin.alter_user_scram_credentials(alterations, request_timeout=timeout)
-    failed = []
-    for user, future in futures.items():
-        try:
-            future.result(timeout)
-        except Exception as exc:  # KafkaException, or a timeout of the future
-            failed.append(f"{user}: {exc}")
-    del admin  # the client must outlive the futures: dropped earlier, it cancels them
+    failed = [f"{user}: {exc}"
+              for user, (_, exc) in settle(futures, timeout).items() if exc is not None]
+    del admin
     if failed:
         raise LoginError("; ".join(failed))
 
