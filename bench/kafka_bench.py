@@ -38,7 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from bench import record
-from bench.runs import alerts, flood, followup, latency, plain_loops, worker_profile, workers
+from bench.runs import (
+    alerts,
+    flood,
+    followup,
+    gateway,
+    latency,
+    plain_loops,
+    worker_profile,
+    workers,
+)
 from bench.session import PARTNERS, RESULTS, Bench, console
 from bench.tables import print_tables
 from vigie.broker.local import LocalBroker
@@ -52,6 +61,7 @@ RUNS: list[tuple[str, Callable[[Bench], Awaitable[dict[str, Any]]]]] = [
     ("worker_1", workers.one_worker),
     ("worker_2", workers.two_workers),
     ("latency", latency.fixed_rate),
+    ("gateway", gateway.gateway),
     ("alerts", alerts.behind_backlog),
     ("flood", flood.flood),
     ("followup_sink", followup.sink),

@@ -35,6 +35,8 @@ def print_tables(r: dict[str, Any]) -> None:
         print_latency(r)
     if "flood" in r:
         print_flood(r["flood"])
+    if "gateway" in r:
+        print_gateway(r["gateway"])
     if "goals" in r:
         t3 = Table(title="Goals")
         for col in ("goal", "measured", "target", "met"):
@@ -87,3 +89,20 @@ def print_flood(f: dict[str, Any]) -> None:
                   f"{bad['malformed']} malformed): {bad['handled']:,} rejected "
                   f"({bad['rejected_ack']:,} REJECTED acks, {bad['reason_as_expected']:,} "
                   f"with the expected reason; {bad['dead_lettered']:,} dead letters)")
+
+
+def print_gateway(g: dict[str, Any]) -> None:
+    """The partner gateway beside the Kafka path (bench/runs/gateway.py)."""
+    table = Table(title=f"Partner gateway vs Kafka ({g['concurrency']} single POSTs in flight, "
+                        f"batches of {g['batch']} x {g['batch_concurrency']})")
+    for col in ("path", "requests/s", "events/s", "request p50 ms", "request p99 ms",
+                "routed p50 ms", "routed p99 ms"):
+        table.add_column(col, justify="right" if col != "path" else "left")
+    for name in ("kafka", "http_single", "http_batch"):
+        if name in g:
+            s = g[name]
+            table.add_row(name, f"{s['requests_per_s']:,}", f"{s['events_per_s']:,}",
+                          f"{s['request_p50_ms']}", f"{s['request_p99_ms']}",
+                          f"{s['routed_p50_ms']}", f"{s['routed_p99_ms']}"
+                          + (" (≥)" if s["routed_p99_lower_bound"] else ""))
+    console.print(table)
