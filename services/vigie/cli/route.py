@@ -70,7 +70,7 @@ def _reference(competence: Path | None, rules: Path | None = None) -> ReferenceS
             competence, departement="60", effective_from=DEFAULT_EFFECTIVE_FROM
         )
         for warning in imported.warnings:
-            typer.echo(f"warning: {escape_untrusted(warning)}", err=True)
+            typer.echo(f"avertissement : {escape_untrusted(warning)}", err=True)
         store.replace_competence(imported.records)
     return store.snapshot()
 
@@ -119,13 +119,14 @@ def rule_chain(decision: Any, lane: Lane, ref: ReferenceSnapshot, at: datetime) 
 
     competent = decision.competent_unit_id
     if competent is None:
-        return [f"no competent unit ({decision.reason_code}): manual triage at "
+        return [f"aucune unité compétente ({decision.reason_code}) : tri manuel à "
                 f"{', '.join(decision.units)}"]
     route = resolve(competent, lane, ref, RoutingContext(at=at))
-    lines = [f"competent: {competent}, hours: {describe_hours(rules_at(competent, ref, at).rules)}"]
-    lines += [f"passed over: {step.text()}" for step in route.steps]
+    hours = describe_hours(rules_at(competent, ref, at).rules)
+    lines = [f"compétente : {competent}, horaires : {hours}"]
+    lines += [f"écartée : {step.text()}" for step in route.steps]
     if route.unit_id is None:
-        lines.append(f"no unit on duty: manual triage at {', '.join(decision.units)}")
+        lines.append(f"aucune unité de service : tri manuel à {', '.join(decision.units)}")
     else:
         lines.append(on_duty_text(route.unit_id, ref, at))
     return lines
@@ -255,7 +256,7 @@ def explain(
     """Print where a place routes, as JSON (one object per line with --input)."""
     modes = [input_ is not None, insee is not None, lat is not None or lon is not None]
     if sum(modes) != 1:
-        raise typer.BadParameter("give exactly one of --lat/--lon, --insee, --input")
+        raise typer.BadParameter("donnez exactement un de --lat/--lon, --insee, --input")
     try:
         when = _instant(at) if at else datetime.now(UTC)
         day = date.fromisoformat(on) if on else when.date()
@@ -285,8 +286,8 @@ def chain_text(answer: dict[str, Any]) -> str:
     """The rule chains of an answer, for a human: one block per lane."""
     if answer.get("force") is None and not answer.get("routes"):
         return f"{answer.get('insee')}: {answer.get('reason')}"
-    head = (f"{answer['commune']} ({answer['insee']}), {answer['force']} competent: "
-            f"{answer['competent_unit_id']}; rules at {answer['at']} "
+    head = (f"{answer['commune']} ({answer['insee']}), compétence {answer['force']} : "
+            f"{answer['competent_unit_id']} ; règles au {answer['at']} "
             f"({answer['rules_version']})")
     lines = [head]
     for lane, route in answer["routes"].items():

@@ -71,7 +71,7 @@ class EscalationProcessor:
         rule = chains[0].rule.value if chains and chains[0].rule else None
         explanation = f"escaladé : non pris en compte par {', '.join(record.units)}"
         for chain in chains:
-            explanation += "; " + "; ".join(step.text() for step in chain.steps)
+            explanation += " ; " + " ; ".join(step.text() for step in chain.steps)
         competent = record.competent_unit or routing.decision.competent_unit_id
         decision = routing.decision.model_copy(update={
             "status": DecisionStatus.ROUTED,

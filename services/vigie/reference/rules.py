@@ -125,7 +125,12 @@ def load_rules_file(path: Path = RULES_FILE) -> RulesFile:
 @lru_cache(maxsize=64)
 def _holidays_of(calendar: str, year: int) -> Mapping[date, str]:
     country, _, subdivision = calendar.partition("-")
-    found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    # Names in French where the calendar has them (explanations are read by the forces).
+    try:
+        found = holidays.country_holidays(country, subdiv=subdivision or None, years=year,
+                                          language="fr")
+    except NotImplementedError:  # a calendar without French names
+        found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
     return MappingProxyType(dict(found.items()))
 
 
@@ -168,13 +173,15 @@ class RuleTable:
 
 
 # -- compiled form, what the policy evaluates -----------------------------------------------
+HOLIDAYS_FR = "jours fériés"
 Windows = tuple[tuple[int, int], ...]
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+#: Day names in explanations and ``vigie route explain`` (French: read by the forces).
+_DAY_NAMES = ("lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim.")
 
 
 def _windows_text(windows: Windows) -> str:
     if not windows:
-        return "closed"
+        return "fermé"
     return ", ".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in windows)
 
 
@@ -219,9 +226,9 @@ class CompiledRules:
         when = f"{_DAY_NAMES[local.weekday()]} {local:%Y-%m-%d %H:%M} {local.tzname()}"
         if holiday is not None:
             return (RoutingRule.PUBLIC_HOLIDAY,
-                    f"{when}, public holiday ({holiday}), holiday hours "
+                    f"{when}, jour férié ({holiday}), horaires des jours fériés "
                     f"{_windows_text(windows)}")
-        return RoutingRule.OUTSIDE_HOURS, f"{when}, hours {_windows_text(windows)}"
+        return RoutingRule.OUTSIDE_HOURS, f"{when}, horaires {_windows_text(windows)}"
 
 
 _ALL_DAY: Windows = ((0, 24 * 60),)
@@ -263,15 +270,15 @@ def compile_rules(rules: UnitRules | None) -> CompiledRules:
 
 
 def describe_hours(rules: UnitRules | None) -> str:
-    """Service hours in one line, for ``vigie route explain`` and the docs."""
+    """Service hours in one line (French), for ``vigie route explain`` and the docs."""
     compiled = compile_rules(rules)
     if compiled.round_the_clock:
-        return "round the clock"
+        return "24 h/24"
     # Consecutive days with the same hours are written once: "Mon-Sat 08:00-12:00, ...".
     groups: list[tuple[list[str], Windows]] = []
     for name, windows in [*zip(_DAY_NAMES, compiled.week, strict=True),
-                          ("holidays", compiled.holiday)]:
-        if groups and groups[-1][1] == windows and name != "holidays":
+                          (HOLIDAYS_FR, compiled.holiday)]:
+        if groups and groups[-1][1] == windows and name != HOLIDAYS_FR:
             groups[-1][0].append(name)
         else:
             groups.append(([name], windows))
@@ -279,7 +286,7 @@ def describe_hours(rules: UnitRules | None) -> str:
     for names, windows in groups:
         label = names[0] if len(names) == 1 else f"{names[0]}-{names[-1]}"
         parts.append(f"{label} {_windows_text(windows)}")
-    return "; ".join(parts)
+    return " ; ".join(parts)
 
 
 def check_rules(table: RuleTable, unit_ids: Iterable[str]) -> list[str]:

@@ -145,7 +145,7 @@ def _blocking(unit_id: str, duty: _Duty, lane: Lane, context: RoutingContext) ->
     until = duty.unavailable_until
     if until is not None and context.at < until and lane in compiled.unavailable_lanes:
         return Step(unit_id, RoutingRule.UNIT_UNAVAILABLE,
-                    f"declared unavailable until {until:%Y-%m-%dT%H:%MZ}")
+                    f"déclarée indisponible jusqu'au {until:%Y-%m-%dT%H:%MZ}")
     if duty.off_step is not None and lane in compiled.hours_lanes:
         return duty.off_step
     limit = compiled.overflow_limit
@@ -153,9 +153,9 @@ def _blocking(unit_id: str, duty: _Duty, lane: Lane, context: RoutingContext) ->
         scaled = max(1, math.ceil(limit * context.share))
         held = context.open_alerts.get(unit_id, 0)
         if held >= scaled:
-            share = f" (this worker's share of {limit})" if scaled != limit else ""
+            share = f" (part de ce worker sur {limit})" if scaled != limit else ""
             return Step(unit_id, RoutingRule.OVERFLOW,
-                        f"{held} urgent alerts not yet taken in charge, limit {scaled}{share}")
+                        f"{held} alertes urgentes non prises en compte, limite {scaled}{share}")
     return None
 
 
@@ -219,13 +219,14 @@ def rules_at(unit_id: str, ref: ReferenceSnapshot, at: datetime) -> CompiledRule
 
 
 def on_duty_text(unit_id: str, ref: ReferenceSnapshot, at: datetime) -> str:
-    """How the unit that takes the event stands at ``at`` (for explanations)."""
+    """How the unit that takes the event stands at ``at`` (for explanations, in French)."""
     duty = _duty(ref, unit_id, at, int(at.timestamp() // 60))
     compiled, off = duty.compiled, duty.off
     if compiled.rules is None:
-        return f"{unit_id} takes it (no routing rules: on duty round the clock)"
+        return f"{unit_id} le prend (sans règles d'acheminement : de service 24 h/24)"
     if compiled.round_the_clock:
-        return f"{unit_id} takes it (on duty round the clock)"
+        return f"{unit_id} le prend (de service 24 h/24)"
     if off is not None:  # on duty for this lane because the hours do not apply to it
-        return f"{unit_id} takes it (off duty: {off[1]}; its hours do not apply to this lane)"
-    return f"{unit_id} takes it (on duty)"
+        return (f"{unit_id} le prend (hors service : {off[1]} ; ses horaires ne "
+                f"s'appliquent pas à ce couloir)")
+    return f"{unit_id} le prend (de service)"

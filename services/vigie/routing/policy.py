@@ -19,7 +19,8 @@ it used.
   urgency; INCIDENT otherwise.
 
 The explanation is built from codes and reference data only: never from the event's free
-text, which may hold personal data.
+text, which may hold personal data. It is in French (gendarmes and police officers read it
+in ``vigie tail`` and their own tools); rule and reason codes inside it stay as they are.
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ FALLBACK_COMMAND_CENTRES: dict[Force, str] = {Force.PN: "pn-cic-oise", Force.GN:
 UNKNOWN_UNIT = str(ReasonCode.UNKNOWN_UNIT)
 NO_UNIT_ON_DUTY = str(ReasonCode.NO_UNIT_ON_DUTY)
 _OTHER = {Force.PN: Force.GN, Force.GN: Force.PN}
+#: How the event was placed, in the explanation (French: gendarmes and police read it).
 _HOW = {
-    LocateMethod.SITE: "partner site in",
-    LocateMethod.COORDINATES: "coordinates in",
-    LocateMethod.INSEE: "address INSEE code of",
-    LocateMethod.POSTCODE: "postcode and commune name of",
+    LocateMethod.SITE: "site du bailleur à",
+    LocateMethod.COORDINATES: "coordonnées à",
+    LocateMethod.INSEE: "code INSEE de l'adresse :",
+    LocateMethod.POSTCODE: "code postal et commune :",
 }
 
 
@@ -105,7 +107,7 @@ def _manual(
         reference_versions=dict(ref.versions),
         discrepancy=placement.discrepancy,
         reason_code=reason,
-        explanation=f"{why}: sent to both departmental command centres for manual triage",
+        explanation=f"{why} : transmis aux deux centres départementaux pour tri manuel",
     )
 
 
@@ -128,8 +130,8 @@ def _routed(
 ) -> RoutingDecision:
     commune = placement.commune
     assert commune is not None
-    note = f"; {', '.join(placement.notes)}" if placement.notes else ""
-    inferred = " (inferred row)" if record.inferred else ""
+    note = f" ; {', '.join(placement.notes)}" if placement.notes else ""
+    inferred = " (ligne déduite)" if record.inferred else ""
     return RoutingDecision(
         status=DecisionStatus.ROUTED,
         units=[record.unit_id],
@@ -141,8 +143,8 @@ def _routed(
         discrepancy=placement.discrepancy,
         reason_code=placement.notes[0] if placement.notes else None,
         explanation=(
-            f"{_HOW[placement.method]} {commune.name} ({commune.insee}); "
-            f"{record.force.value} competent: {record.unit_id}{inferred}{note}"
+            f"{_HOW[placement.method]} {commune.name} ({commune.insee}) ; "
+            f"compétence {record.force.value} : {record.unit_id}{inferred}{note}"
         ),
         competent_unit_id=record.unit_id,
         rules_version=rules_version,
@@ -156,7 +158,7 @@ def diverted(decision: RoutingDecision, route: Route, ref: ReferenceSnapshot,
     The unit that takes it may be of the other force (the command centres back each other
     up); with nobody on the chain, manual triage at the competent force's departmental
     centre — at both centres when that centre was itself passed over."""
-    chain = "; ".join(step.text() for step in route.steps)
+    chain = " ; ".join(step.text() for step in route.steps)
     if route.unit_id is None:
         force = decision.force
         passed = {step.unit_id for step in route.steps}
@@ -168,15 +170,15 @@ def diverted(decision: RoutingDecision, route: Route, ref: ReferenceSnapshot,
             "units": units,
             "reason_code": NO_UNIT_ON_DUTY,
             "routing_rule": route.steps[0].rule.value,
-            "explanation": f"{decision.explanation}; {chain}; no unit on duty: manual "
-                           f"triage at {', '.join(units)}",
+            "explanation": f"{decision.explanation} ; {chain} ; aucune unité de service : "
+                           f"tri manuel à {', '.join(units)}",
         })
     taker = ref.units[route.unit_id]
     return decision.model_copy(update={
         "units": [route.unit_id],
         "force": taker.force,
         "routing_rule": route.steps[0].rule.value,
-        "explanation": f"{decision.explanation}; {chain}; "
+        "explanation": f"{decision.explanation} ; {chain} ; "
                        f"{on_duty_text(route.unit_id, ref, at)}",
     })
 
@@ -201,7 +203,7 @@ def decide(
     commune = placement.commune
     if commune is None:
         reason = placement.reason_code or UNKNOWN_UNIT
-        unplaced = _manual(placement, lane, ref, reason, f"unplaced ({reason})")
+        unplaced = _manual(placement, lane, ref, reason, f"non localisé ({reason})")
         return RoutingOutcome(unplaced, _enrichment(placement))
     memo = ref.memo
     site = placement.site
@@ -212,8 +214,9 @@ def decide(
         remember(memo, enrichment_key, enrichment)
     record = ref.competence.lookup(commune.insee, event.sent_at.date())
     if record is None or record.unit_id not in ref.units:
-        what = "no competence record" if record is None else f"unknown unit {record.unit_id}"
-        manual = _manual(placement, lane, ref, UNKNOWN_UNIT, f"{commune.insee}: {what}")
+        what = ("aucune ligne de compétence" if record is None
+                else f"unité inconnue {record.unit_id}")
+        manual = _manual(placement, lane, ref, UNKNOWN_UNIT, f"{commune.insee} : {what}")
         return RoutingOutcome(manual, enrichment)
     if context is None:
         context = RoutingContext(at=event.sent_at)
@@ -278,18 +281,18 @@ def transfer(
                 if record.unit_id in ref.units:
                     target = record.unit_id
                 break
-    how = "competent unit of the commune"
+    how = "unité compétente de la commune"
     if target is None:
         target = command_centre(other, ref)
-        how = "departmental command centre"
+        how = "centre départemental"
     moved = decision.model_copy(
         update={
             "status": DecisionStatus.ROUTED,
             "units": [target],
             "force": other,
             "reference_versions": dict(ref.versions),
-            "explanation": f"transferred by {from_unit} ({force.value}) to {other.value} "
-            f"{how}: {target}",
+            "explanation": f"transféré par {from_unit} ({force.value}) vers {other.value}, "
+            f"{how} : {target}",
             "competent_unit_id": target,
             "routing_rule": None,
         }

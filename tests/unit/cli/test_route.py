@@ -95,14 +95,14 @@ def test_explain_at_night_prints_the_rule_chain_of_each_lane() -> None:
     assert alert["units"] == ["gn-corg-oise"] and alert["routing_rule"] == "OUTSIDE_HOURS"
     assert [line.split(" ")[2] for line in alert["chain"][1:3]] == ["gn-bt-meru",
                                                                     "gn-cie-meru"]
-    assert alert["chain"][-1] == "gn-corg-oise takes it (on duty round the clock)"
+    assert alert["chain"][-1] == "gn-corg-oise le prend (de service 24 h/24)"
     assert incident["units"] == ["gn-bt-meru"] and incident["routing_rule"] is None
     result = RUNNER.invoke(route_app, ["explain", "--insee", "60395", "--at",
                                        "2026-11-29T02:00", "--chain"])
     assert result.exit_code == 0, result.output
     text = result.stdout
     assert "ALERT: -> gn-corg-oise [OUTSIDE_HOURS]" in text
-    assert "passed over: gn-bt-meru OUTSIDE_HOURS (Sun 2026-11-29 02:00 CET" in text
+    assert "écartée : gn-bt-meru OUTSIDE_HOURS (dim. 2026-11-29 02:00 CET" in text
     assert "INCIDENT: -> gn-bt-meru" in text
 
 

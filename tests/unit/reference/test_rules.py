@@ -27,7 +27,7 @@ def test_every_unit_has_sourced_rules_and_known_fallbacks() -> None:
         assert record.provenance and record.version == RULES.version
         assert record.fallback_unit_id is None or record.fallback_unit_id in DEFAULT.units
     for centre in (CIC, CORG):
-        assert describe_hours(by_unit[centre]) == "round the clock"
+        assert describe_hours(by_unit[centre]) == "24 h/24"
         assert compile_rules(by_unit[centre]).round_the_clock
     assert by_unit[BRIGADE].inferred and "INFERRED" in by_unit[BRIGADE].provenance
     assert by_unit[BRIGADE].fallback_unit_id == COMPANY

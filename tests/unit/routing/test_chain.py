@@ -89,9 +89,9 @@ def test_brigade_hours_at_the_minute(when: str, unit: str, rule: RoutingRule | N
 
 def test_a_diverted_alert_names_every_unit_passed_over() -> None:
     d = route(MERU, "2026-11-29T02:00+01:00")
-    assert "gn-bt-meru OUTSIDE_HOURS (Sun 2026-11-29 02:00 CET" in d.explanation
+    assert "gn-bt-meru OUTSIDE_HOURS (dim. 2026-11-29 02:00 CET" in d.explanation
     assert "gn-cie-meru OUTSIDE_HOURS" in d.explanation
-    assert d.explanation.endswith("gn-corg-oise takes it (on duty round the clock)")
+    assert d.explanation.endswith("gn-corg-oise le prend (de service 24 h/24)")
 
 
 def test_a_saturday_brigade_is_open_while_its_compagnie_is_not() -> None:
@@ -178,7 +178,7 @@ def test_public_holiday_hours(when: str, unit: str, rule: RoutingRule | None) ->
     d = route(MERU, when)
     assert d.units == [unit] and d.routing_rule == (rule.value if rule else None)
     if rule is RoutingRule.PUBLIC_HOLIDAY:
-        assert "public holiday (" in d.explanation
+        assert "jour férié (" in d.explanation
 
 
 # -- unavailable units -------------------------------------------------------------------------
