@@ -127,8 +127,8 @@ def test_vigie_db_purge_command(postgres: str, tmp_path: Path) -> None:
             return result.stdout
 
         # Three years back from today: the 2022 facts go, the 2025 ones stay.
-        assert "deleted 5 incidents" in purge()
+        assert "supprimés 5 incidents" in purge()
         assert _count(url, "routed_events") == 3
-        assert "would delete 3 incidents" in purge("--before", date.today().isoformat(),
+        assert "seraient supprimés 3 incidents" in purge("--before", date.today().isoformat(),
                                                    "--dry-run")
         assert _count(url, "routed_events") == 3

@@ -41,7 +41,7 @@ def fetch() -> None:
     except BrokerError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    console.print(f"Kafka jars in {path}")
+    console.print(f"Jars Kafka dans {path}")
 
 
 def _cluster() -> LocalCluster | None:
@@ -80,11 +80,13 @@ def start(
     except BrokerError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    console.print(f"Kafka running on {broker.bootstrap} (pid {pid}, state {broker.state_dir})")
+    console.print(f"Kafka démarré sur {broker.bootstrap} (pid {pid}, état dans "
+                  f"{broker.state_dir})")
     if isinstance(broker, SecureBroker):
         console.print(
-            f"SASL_SSL/SCRAM-SHA-512; CA {broker.ca_file}; passwords in "
-            f"{broker.credentials_file}; `vigie broker client-config <principal>` prints one."
+            f"SASL_SSL/SCRAM-SHA-512 ; AC {broker.ca_file} ; mots de passe dans "
+            f"{broker.credentials_file} ; `vigie broker client-config <principal>` en affiche "
+            "la configuration d'un client."
         )
 
 
@@ -114,7 +116,7 @@ def stop() -> None:
         return
     broker = _running()
     stopped = broker is not None and broker.stop()
-    console.print("Kafka stopped" if stopped else "Kafka was not running")
+    console.print("Kafka arrêté" if stopped else "Kafka n'était pas démarré")
 
 
 @broker_app.command()
@@ -128,11 +130,12 @@ def status() -> None:
     broker = _running()
     pid = broker.pid() if broker is not None else None
     if broker is None or pid is None:
-        console.print("Kafka is not running")
+        console.print("Kafka n'est pas démarré")
         raise typer.Exit(1)
-    mode = "secure, SASL_SSL" if isinstance(broker, SecureBroker) else "plaintext"
+    mode = "sécurisé, SASL_SSL" if isinstance(broker, SecureBroker) else "en clair"
     console.print(
-        f"Kafka running on {broker.bootstrap} ({mode}; pid {pid}, state {broker.state_dir})"
+        f"Kafka démarré sur {broker.bootstrap} ({mode} ; pid {pid}, état dans "
+        f"{broker.state_dir})"
     )
 
 
@@ -203,7 +206,8 @@ def client_config(
     try:
         config = broker.client_config(principal)
     except KeyError as exc:
-        console.print(f"[red]unknown principal {principal!r} (start the secure broker first)[/red]")
+        console.print(f"[red]principal inconnu {principal!r} (démarrez d'abord le broker "
+                      "sécurisé)[/red]")
         raise typer.Exit(1) from exc
     if java:
         typer.echo(config.java_properties(), nl=False)

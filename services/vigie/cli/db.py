@@ -41,8 +41,8 @@ def start() -> None:
         upgrade(local.url())
     except DatabaseError as exc:
         raise _fail(exc) from exc
-    console.print(f"PostgreSQL on 127.0.0.1:{local.port} (pid {local.pid()}, "
-                  f"folder {local.root}); schema up to date")
+    console.print(f"PostgreSQL sur 127.0.0.1:{local.port} (pid {local.pid()}, "
+                  f"dossier {local.root}) ; schéma à jour")
 
 
 @db_app.command()
@@ -54,7 +54,7 @@ def stop() -> None:
         stopped = _local().stop()
     except DatabaseError as exc:
         raise _fail(exc) from exc
-    console.print("PostgreSQL stopped" if stopped else "PostgreSQL was not running")
+    console.print("PostgreSQL arrêté" if stopped else "PostgreSQL n'était pas démarré")
 
 
 @db_app.command()
@@ -64,10 +64,10 @@ def status() -> None:
 
     local = _local()
     if not local.running():
-        console.print(f"PostgreSQL not running (folder {local.root})")
+        console.print(f"PostgreSQL n'est pas démarré (dossier {local.root})")
         raise typer.Exit(1)
-    console.print(f"PostgreSQL running on 127.0.0.1:{local.port} (pid {local.pid()}), "
-                  f"schema revision {current(local.url())}")
+    console.print(f"PostgreSQL démarré sur 127.0.0.1:{local.port} (pid {local.pid()}), "
+                  f"révision du schéma {current(local.url())}")
 
 
 @db_app.command()
@@ -78,7 +78,7 @@ def migrate() -> None:
 
     url = database_url(get_settings())
     upgrade(url)
-    console.print(f"schema revision {current(url)}")
+    console.print(f"révision du schéma {current(url)}")
 
 
 @db_app.command()
@@ -105,19 +105,19 @@ def purge(
         day = date.fromisoformat(before) if before else cutoff(
             today, settings.followup_retention_days)
     except ValueError:
-        raise typer.BadParameter(f"expected YYYY-MM-DD, got {before!r}",
+        raise typer.BadParameter(f"date attendue au format AAAA-MM-JJ, reçu {before!r}",
                                  param_hint="--before") from None
     if day > today:
-        raise typer.BadParameter(f"{day} is in the future", param_hint="--before")
+        raise typer.BadParameter(f"{day} est dans le futur", param_hint="--before")
     try:
         done = purge_url(database_url(settings), day, dry_run=dry_run)
     except (psycopg.Error, DatabaseError) as exc:
         raise _fail(exc) from exc
     notices = "" if done.prevention_notices is None else (
-        f", {done.prevention_notices} hotspot notices")
-    verb = "would delete" if dry_run else "deleted"
-    console.print(f"before {day}: {verb} {done.routed_events} incidents, {done.event_acks} "
-                  f"acknowledgements, {done.follow_ups} follow-ups{notices}")
+        f", {done.prevention_notices} avis de prévention")
+    verb = "seraient supprimés" if dry_run else "supprimés"
+    console.print(f"avant le {day} : {verb} {done.routed_events} incidents, "
+                  f"{done.event_acks} accusés, {done.follow_ups} suites{notices}")
 
 
 def followup(loglevel: str = typer.Option("info", help="log level")) -> None:

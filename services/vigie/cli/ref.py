@@ -61,7 +61,7 @@ def load(
         try:
             rules = load_rules_file(file)
         except (ValueError, KeyError) as exc:  # JSON or model errors: the file's fault
-            console.print(safe_text(f"{file}: invalid rules file: {exc}", style="red"))
+            console.print(safe_text(f"{file} : fichier de règles invalide : {exc}", style="red"))
             raise typer.Exit(2) from None
         # Against the shipped units: a rule for a unit the workers do not know is ignored by
         # the policy, a fallback to one is never taken; say so before publishing.

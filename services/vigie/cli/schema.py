@@ -36,17 +36,17 @@ def check() -> None:
         registry = get_registry()
         problems = check_all(registry)
     except SchemaLoadError as exc:
-        console.print(f"[red]cannot load schemas:[/red] {exc}")
+        console.print(f"[red]schémas illisibles :[/red] {exc}")
         raise typer.Exit(1) from None
-    table = Table(title=f"Avro contracts ({registry.root})")
+    table = Table(title=f"Contrats Avro ({registry.root})")
     table.add_column("message")
     table.add_column("versions")
-    table.add_column("latest fingerprint")
-    table.add_column("result")
+    table.add_column("empreinte de la dernière")
+    table.add_column("résultat")
     for message in registry.messages():
         versions = registry.versions(message)
         mine = [p for p in problems if p.message == message]
-        result = "[green]ok[/green]" if not mine else f"[red]{len(mine)} problem(s)[/red]"
+        result = "[green]ok[/green]" if not mine else f"[red]{len(mine)} problème(s)[/red]"
         table.add_row(
             message,
             ", ".join(f"v{v.version}" for v in versions),
@@ -55,21 +55,21 @@ def check() -> None:
         )
     console.print(table)
     if problems:
-        detail = Table(title="Problems")
-        for column in ("message", "check", "detail"):
+        detail = Table(title="Problèmes")
+        for column in ("message", "contrôle", "détail"):
             detail.add_column(column)
         for p in problems:
             detail.add_row(p.message, p.check, p.detail)
         console.print(detail)
         raise typer.Exit(1)
-    console.print("[green]all schemas FULL_TRANSITIVE compatible[/green]")
+    console.print("[green]tous les schémas sont compatibles FULL_TRANSITIVE[/green]")
 
 
 @schema_app.command("list")
 def list_versions() -> None:
     """Every version of every message with its CRC-64-AVRO fingerprint (as on the wire)."""
-    table = Table(title="Schema versions")
-    for column in ("message", "version", "record", "fingerprint (LE hex)"):
+    table = Table(title="Versions des schémas")
+    for column in ("message", "version", "record", "empreinte (hex LE)"):
         table.add_column(column)
     for v in get_registry():
         table.add_row(v.message, f"v{v.version}", v.full_name, v.fingerprint_hex)
@@ -84,15 +84,16 @@ def decode_command(
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
-        err.print(Text.assemble(("cannot read ", "red"), safe_text(file, style="red"),
+        err.print(Text.assemble(("lecture impossible de ", "red"), safe_text(file, style="red"),
                                 (":", "red"), f" {exc.strerror}"))
         raise typer.Exit(1) from None
     if data[:2] != SINGLE_OBJECT_MARKER or len(data) < 10:
-        err.print("[red]not a Vigie message:[/red] no Avro single-object header (C3 01 + 8 bytes)")
+        err.print("[red]pas un message Vigie :[/red] pas d'en-tête Avro single-object "
+                  "(C3 01 + 8 octets)")
         raise typer.Exit(1)
     version = get_registry().find_fingerprint(data[2:10])
     if version is None:
-        err.print(f"[red]unknown schema fingerprint[/red] {data[2:10].hex()}")
+        err.print(f"[red]empreinte de schéma inconnue[/red] {data[2:10].hex()}")
         raise typer.Exit(1)
     codec = codec_for(MODEL_OF_MESSAGE[version.message])
     try:

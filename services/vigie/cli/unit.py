@@ -68,7 +68,7 @@ def _declarer(settings: Settings, by: str | None) -> str:
 
 def _check_unit(unit: str) -> None:
     if not re.match(UNIT_ID_PATTERN, unit):
-        raise typer.BadParameter(f"not a unit id: {unit!r}", param_hint="--unit")
+        raise typer.BadParameter(f"identifiant d'unité invalide : {unit!r}", param_hint="--unit")
     from vigie.reference.units import load_units_file
 
     if unit not in {u.unit_id for u in load_units_file().units}:

@@ -28,7 +28,7 @@ def ensure() -> None:
     settings = get_settings()
     with kafka_failures(settings):
         created = asyncio.run(ensure_topics(settings, _unit_ids()))
-    console.print(f"{len(created)} topic(s) created")
+    console.print(f"{len(created)} topic(s) créé(s)")
 
 
 def worker(

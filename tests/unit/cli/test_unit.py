@@ -43,4 +43,4 @@ def test_unavailable_refuses_a_past_time_and_a_bad_unit_before_publishing() -> N
                                "2020-01-01T00:00+01:00"])
     assert past.exit_code == 2 and "already past" in past.output
     bad = RUNNER.invoke(app, ["unit", "available", "--unit", "Not A Unit"])
-    assert bad.exit_code == 2 and "not a unit id" in bad.output
+    assert bad.exit_code == 2 and "identifiant d'unité invalide" in bad.output
