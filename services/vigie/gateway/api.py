@@ -333,6 +333,10 @@ def _openapi(app: FastAPI, max_batch: int) -> dict[str, Any]:
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     for name, schema in defs.get("$defs", {}).items():
         schemas.setdefault(name, schema)
+    # Class docstrings are notes for Vigie's developers (English, reworded freely), not the
+    # contract: left out, so that rewording one does not change the published document.
+    for schema in schemas.values():
+        schema.pop("description", None)
     event = {"$ref": "#/components/schemas/PartnerEvent"}
     doc["paths"]["/v1/events"]["post"]["requestBody"] = {
         "required": True,
