@@ -3,6 +3,7 @@
     eval "$(vigie broker client-config partner-opac-oise --env)"   # or your own VIGIE_* values
     python examples/python/landlord.py publish evenement.json      # publish, wait for ROUTED
     python examples/python/landlord.py acks --partner opac-oise     # follow every ack
+    python examples/python/landlord.py sandbox --partner opac-oise  # copies of TEST events
     python examples/python/landlord.py encode evenement.json out.bin   # bytes only, no Kafka
 
 ``evenement.json`` holds the PartnerEvent fields (docs/fr/guide-bailleur.md); instants in
@@ -161,6 +162,41 @@ def acks(args: argparse.Namespace) -> int:
         consumer.close()
 
 
+def sandbox(args: argparse.Namespace) -> int:
+    """The copies of the partner's TEST events: what the units would have received."""
+    config = kafka_config(args.config)
+    config.pop("partitioner", None)
+    config.update({"group.id": f"partner-{args.partner}-bac-a-sable",
+                   "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    consumer = Consumer(config)
+    consumer.subscribe([f"partner.{args.partner}.sandbox.v1"])
+    schemas = Schemas("routed_event")
+    deadline = time.monotonic() + args.timeout
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            error, value, key = message.error(), message.value(), message.key()
+            if error is not None:
+                if error.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                    continue
+                raise KafkaException(error)
+            if not value or key is None:
+                continue
+            copy = schemas.decode(value)
+            event = copy["event"]
+            emit("sandbox", key=key.decode("utf-8"), event_id=event["event_id"],
+                 status=event["status"], unit_id=copy["unit_id"],
+                 lane=copy["decision"]["lane"], explanation=copy["decision"]["explanation"])
+            say(f"Bac à sable : {event['event_id']} aurait été envoyé à {copy['unit_id']}.")
+            if args.event_id == event["event_id"]:
+                return 0
+    finally:
+        consumer.close()
+    return 1 if args.event_id is not None else 0
+
+
 def encode(args: argparse.Namespace) -> int:
     event = json.loads(args.event.read_text("utf-8"))
     args.out.write_bytes(Schemas("partner_event").encode(from_json(event)))
@@ -184,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--wait-for", action="append", metavar="STATUT")
     a.add_argument("--timeout", type=float, default=60.0)
     a.set_defaults(run=acks)
+    b = commands.add_parser("sandbox", help="lire le bac à sable (copies des événements TEST)")
+    b.add_argument("--partner", required=True)
+    b.add_argument("--event-id")
+    b.add_argument("--timeout", type=float, default=60.0)
+    b.set_defaults(run=sandbox)
     e = commands.add_parser("encode", help="écrire les octets d'un événement (sans Kafka)")
     e.add_argument("event", type=Path)
     e.add_argument("out", type=Path)

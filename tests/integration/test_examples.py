@@ -11,7 +11,10 @@ nothing of Vigie but their ``VIGIE_*`` connection variables:
   the key of that copy, the ROOT id; the Java unit client takes its alert in charge;
 - each landlord client then reads its ``TAKEN_IN_CHARGE``;
 - a third alert nobody answers is escalated after the (shortened) deadline, the two taken in
-  charge are not.
+  charge are not;
+- on the secured broker, a landlord onboarded by ``vigie onboard partner`` runs the Java
+  example with the access file it was given: a real incident is ROUTED, a TEST event gets its
+  sandbox answer and reaches no unit.
 """
 
 from __future__ import annotations
@@ -32,11 +35,13 @@ import pytest
 from tests.factories import partner_event
 from tests.integration.kafka_tools import WorkerProcess, consume, run
 from vigie.broker.local import LocalBroker
+from vigie.broker.secure import ADMIN, WORKER, SecureBroker
 from vigie.contracts import topics
-from vigie.contracts.codec import decode
-from vigie.contracts.enums import AckStatus, Category, MessageType
+from vigie.contracts.codec import DecodeError, decode
+from vigie.contracts.enums import AckStatus, Category, EventStatus, MessageType
 from vigie.contracts.mapping import to_jsonable
-from vigie.contracts.models import Acknowledgement, PartnerEvent
+from vigie.contracts.models import Acknowledgement, PartnerEvent, RoutedEvent
+from vigie.reference.participants import REGISTRY_FILE
 
 pytestmark = pytest.mark.integration
 
@@ -246,3 +251,76 @@ def _statuses(broker: LocalBroker, partners: list[str], escalated: str
             ids.add(ack.ack_id)
             seen[ack.event_id or "?"].append(ack.status)
     return seen
+
+
+# -- a new landlord, onboarded on the secured broker -----------------------------------------
+def test_onboarded_landlord_runs_the_java_example(
+        secure_broker: SecureBroker, java_classpath: str, tmp_path: Path) -> None:
+    """``vigie onboard partner`` gives a new landlord its topics, login and access file; the
+    Java example, with nothing but that file, publishes a real incident and reads ROUTED,
+    then a TEST event: ROUTED with TEST_EVENT, its copy in the landlord's sandbox, on no
+    unit's topic. (The id is unique to this test: test_onboarding.py onboards and removes
+    ``nouveau-bailleur`` itself on the same session broker.)"""
+    new = f"nouveau-bailleur-{uuid.uuid4().hex[:6]}"
+    registry = tmp_path / "participants.json"
+    shutil.copy(REGISTRY_FILE, registry)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+    env.update(secure_broker.settings_for(ADMIN).environment())
+    env.update(VIGIE_REGISTRY_FILE=str(registry), PYTHONPATH=str(ROOT / "services"))
+    done = subprocess.run([sys.executable, "-m", "vigie", "onboard", "partner", new,
+                           "--credentials-dir", str(tmp_path / "acces")], env=env,
+                          capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    access = tmp_path / "acces" / f"partner-{new}.properties"
+    assert access.is_file()
+
+    # The workers read a new landlord's topics from their next start (the registry's list).
+    folder = tmp_path / "worker"
+    folder.mkdir()
+    settings = secure_broker.settings_for(WORKER).model_copy(update={
+        "state_dir": folder, "partners": [*secure_broker.settings.partners, new]})
+    worker = WorkerProcess(settings=settings, log_path=folder / "worker.log",
+                           extra_env={"VIGIE_REGISTRY_FILE": str(registry)})
+    worker.start(timeout=150)
+    try:
+        # Nothing of Vigie's in the landlord's environment: only its access file.
+        plain = {k: v for k, v in os.environ.items() if not k.startswith("VIGIE_")}
+        config = ["--config", str(access)]
+        real = partner_event(new, CREIL, fresh=True)
+        code, out, err = _run(java_client(java_classpath, "Landlord", *config, "publish",
+                                          str(_write(tmp_path, "real.json", to_jsonable(real)))),
+                              plain)
+        assert code == 0, err + worker.log_tail()
+        assert [a["status"] for a in _only(out, "ack")] == ["ROUTED"], out
+
+        trial = partner_event(new, CREIL, fresh=True, status=EventStatus.TEST)
+        code, out, err = _run(java_client(java_classpath, "Landlord", *config, "publish",
+                                          str(_write(tmp_path, "test.json", to_jsonable(trial)))),
+                              plain)
+        assert code == 0, err + worker.log_tail()
+        (ack,) = _only(out, "ack")
+        assert (ack["status"], ack["reason_code"]) == ("ROUTED", "TEST_EVENT"), out
+        assert ack["units"], "the units it would have reached"
+        code, out, err = _run(java_client(java_classpath, "Landlord", *config, "sandbox",
+                                          "--partner", new, "--event-id", trial.event_id), plain)
+        assert code == 0, err + worker.log_tail()
+        copies = [c for c in _only(out, "sandbox") if c["event_id"] == trial.event_id]
+        assert {c["unit_id"] for c in copies} == set(ack["units"])
+        assert {c["key"] for c in copies} == {trial.event_id}
+    finally:
+        worker.stop()
+
+    # No unit received the TEST event; the real one did.
+    units = secure_broker.unit_ids()
+    admin = secure_broker.settings_for(ADMIN)
+    records = run(consume(admin, [t for u in units for t in (topics.unit_alerts(u),
+                                                             topics.unit_incidents(u))],
+                          until=lambda rs: True, timeout=30, settle=2.0))
+    seen = set()
+    for record in records:
+        try:
+            seen.add(decode(record.value, RoutedEvent).event.event_id)
+        except DecodeError:  # other tests wrote raw bytes to some unit topics
+            continue
+    assert real.event_id in seen
+    assert trial.event_id not in seen

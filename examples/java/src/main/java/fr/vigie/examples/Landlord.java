@@ -37,6 +37,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * eval "$(vigie broker client-config partner-opac-oise --env)"
  * java -cp 'target/vigie-examples.jar:target/lib/*' fr.vigie.examples.Landlord publish evenement.json
  * java ... fr.vigie.examples.Landlord acks --partner opac-oise [--event-id ID] [--timeout 60]
+ * java ... fr.vigie.examples.Landlord sandbox --partner opac-oise [--event-id ID]   (TEST copies)
  * java ... fr.vigie.examples.Landlord encode evenement.json out.bin      (no Kafka)
  * </pre>
  *
@@ -60,9 +61,10 @@ public final class Landlord {
         switch (a.command()) {
             case "publish" -> code = publish(a);
             case "acks" -> code = acks(a);
+            case "sandbox" -> code = sandbox(a);
             case "encode" -> code = encode(a);
             default -> {
-                Json.say("Commandes : publish EVENEMENT.json | acks --partner P | encode EVENEMENT.json SORTIE.bin");
+                Json.say("Commandes : publish EVENEMENT.json | acks --partner P | sandbox --partner P | encode EVENEMENT.json SORTIE.bin");
                 code = 64;
             }
         }
@@ -129,6 +131,45 @@ public final class Landlord {
             Set<String> wanted = a.all("--wait-for").isEmpty() ? ROUTING_OUTCOMES : Set.copyOf(a.all("--wait-for"));
             return waitForAcks(consumer, event.getEventId(), wanted, a.seconds("--timeout", 60));
         }
+    }
+
+    /** The copies of the partner's TEST events: what the units would have received. */
+    static int sandbox(Args a) throws Exception {
+        String partner = a.option("--partner");
+        String wanted = a.option("--event-id");
+        Properties props = new Properties();
+        props.putAll(Connection.properties(a.path("--config")));
+        props.put("group.id", "partner-" + partner + "-bac-a-sable");
+        props.put("auto.offset.reset", "earliest");
+        props.put("isolation.level", "read_committed");
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props,
+                new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of("partner." + partner + ".sandbox.v1"));
+            Instant deadline = Instant.now().plus(a.seconds("--timeout", 60));
+            while (Instant.now().isBefore(deadline)) {
+                for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
+                    fr.vigie.RoutedEvent copy;
+                    try {
+                        copy = fr.vigie.RoutedEvent.getDecoder().decode(record.value());
+                    } catch (Exception e) {
+                        Json.say("Message illisible ignoré (offset " + record.offset() + ") : " + e.getMessage());
+                        continue;
+                    }
+                    Map<String, Object> f = new LinkedHashMap<>();
+                    f.put("key", new String(record.key(), StandardCharsets.UTF_8));
+                    f.put("event_id", copy.getEvent().getEventId());
+                    f.put("status", copy.getEvent().getStatus());
+                    f.put("unit_id", copy.getUnitId());
+                    f.put("lane", copy.getDecision().getLane());
+                    f.put("explanation", copy.getDecision().getExplanation());
+                    Json.emit("sandbox", f);
+                    Json.say("Bac à sable : " + copy.getEvent().getEventId() + " aurait été envoyé à "
+                            + copy.getUnitId() + ".");
+                    if (copy.getEvent().getEventId().equals(wanted)) return 0;
+                }
+            }
+        }
+        return wanted != null ? 1 : 0;
     }
 
     static int acks(Args a) throws Exception {
