@@ -2,8 +2,8 @@
 HTTP gateway (``vigie gateway``, local credentials for the configured partners), demo feed,
 console.
 
-Ctrl-C stops the feed, the gateway, the worker, the follow-up sink and — if this command started them —
-the broker and the local PostgreSQL, leaving no process behind. With
+Ctrl-C stops the feed, the gateway, the worker, the follow-up sink and — if this command
+started them — the broker and the local PostgreSQL, leaving no process behind. With
 ``VIGIE_DATABASE_URL`` set, the sink writes there and no local PostgreSQL is started.
 Everything runs on loopback. With ``VIGIE_SECURITY_PROTOCOL=SASL_SSL``
 the broker is the secure one (``vigie broker start --secure``) and every client — the
