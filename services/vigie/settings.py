@@ -132,16 +132,7 @@ class Settings(BaseSettings):
         """These settings as ``VIGIE_*`` variables: what a child process (a worker started
         by ``vigie run``, the tests or the bench) needs to run with exactly them, login
         included. Unset optional values are left out."""
-        env: dict[str, str] = {}
-        for name, value in self.model_dump().items():
-            if value is None:
-                continue
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            elif isinstance(value, list | dict):
-                value = json.dumps(value)
-            env[f"VIGIE_{name.upper()}"] = str(value)
-        return env
+        return environment_of(self, "VIGIE_")
 
     @property
     def future_tolerance(self) -> timedelta:
@@ -163,6 +154,21 @@ class Settings(BaseSettings):
         if self.routing_clock_offset_seconds:
             return now + timedelta(seconds=self.routing_clock_offset_seconds)
         return now
+
+
+def environment_of(settings: BaseSettings, prefix: str) -> dict[str, str]:
+    """Any settings object as the environment variables that rebuild it in a child process
+    (secrets revealed, lists and mappings as JSON, unset values left out)."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, list | dict):
+            value = json.dumps(value)
+        env[f"{prefix}{name.upper()}"] = str(value)
+    return env
 
 
 @lru_cache(maxsize=1)

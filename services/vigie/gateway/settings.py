@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import PositiveFloat, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from vigie.settings import PROJECT_DIR
+from vigie.settings import PROJECT_DIR, environment_of
 
 GATEWAY_DIR = PROJECT_DIR / ".vigie" / "gateway"
 
@@ -75,11 +75,4 @@ class GatewaySettings(BaseSettings):
 
     def environment(self) -> dict[str, str]:
         """These settings as ``VIGIE_GATEWAY_*`` variables, for a child process."""
-        env: dict[str, str] = {}
-        for name, value in self.model_dump().items():
-            if value is None:
-                continue
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            env[f"VIGIE_GATEWAY_{name.upper()}"] = str(value)
-        return env
+        return environment_of(self, "VIGIE_GATEWAY_")
