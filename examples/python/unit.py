@@ -4,6 +4,7 @@
     python examples/python/unit.py follow --unit pn-csp-creil                   # print them
     python examples/python/unit.py follow --unit pn-csp-creil --take-in-charge  # and take them
     python examples/python/unit.py status --unit pn-csp-creil ROOT_ID CLOSED
+    python examples/python/unit.py feedback --unit pn-csp-creil    # why a status was refused
     python examples/python/unit.py status --unit gn-bt-meru ROOT_ID TRANSFER_REQUESTED \
         --transfer-to PN
 
@@ -12,8 +13,8 @@ A status cites the ROOT event id of the incident: the Kafka key of the routed re
 keyed by it. An urgent alert (topic ``force.<u>.alerts.v1``) must be taken in charge within
 300 s or Vigie escalates it to the departmental command centre (docs/fr/guide-unite.md).
 
-stdout: one JSON line per fact (``routed``, ``status_sent``); stderr: French text. Needs
-``fastavro`` and ``confluent-kafka``.
+stdout: one JSON line per fact (``routed``, ``status_sent``, ``feedback``); stderr: French
+text. Needs ``fastavro`` and ``confluent-kafka``.
 """
 
 from __future__ import annotations
@@ -131,6 +132,40 @@ def follow(args: argparse.Namespace) -> int:
     return 0
 
 
+def feedback(args: argparse.Namespace) -> int:
+    """Vigie's answers to the unit's refused statuses (``force.<u>.feedback.v1``)."""
+    config = kafka_config(args.config)
+    config.pop("partitioner", None)
+    config.update({"group.id": args.group or f"unit-{args.unit}-retours",
+                   "auto.offset.reset": "earliest", "isolation.level": "read_committed"})
+    consumer = Consumer(config)
+    consumer.subscribe([f"force.{args.unit}.feedback.v1"])
+    schemas = Schemas("unit_feedback")
+    deadline = time.monotonic() + args.timeout
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            error, value = message.error(), message.value()
+            if error is not None:
+                if error.code() in (KafkaError._PARTITION_EOF, KafkaError.UNKNOWN_TOPIC_OR_PART):
+                    continue
+                raise KafkaException(error)
+            if not value:
+                continue
+            answer = schemas.decode(value)
+            emit("feedback", **{k: answer.get(k) for k in (
+                "event_id", "status", "reason_code", "reason_message", "issued_at")})
+            say(f"Statut {answer['status']} refusé pour {answer['event_id']} : "
+                f"{answer['reason_code']} — {answer['reason_message']}")
+            if args.event_id is not None and answer["event_id"] == args.event_id:
+                return 0
+    finally:
+        consumer.close()
+    return 1 if args.event_id is not None else 0
+
+
 def status(args: argparse.Namespace) -> int:
     if args.status == "TRANSFER_REQUESTED" and args.transfer_to is None:
         say("Précisez --transfer-to PN ou GN pour une demande de transfert.")
@@ -166,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
                    "unit-<u>-routage)")
     f.add_argument("--timeout", type=float, default=60.0)
     f.set_defaults(run=follow)
+    b = commands.add_parser("feedback", help="lire les réponses aux statuts refusés")
+    b.add_argument("--unit", required=True)
+    b.add_argument("--event-id", help="s'arrêter à la réponse sur cet événement")
+    b.add_argument("--group", help="groupe de consommateurs (unit-<u>-...)")
+    b.add_argument("--timeout", type=float, default=60.0)
+    b.set_defaults(run=feedback)
     s = commands.add_parser("status", help="envoyer un statut")
     s.add_argument("--unit", required=True)
     s.add_argument("root_id", help="identifiant racine (la clé Kafka de l'événement reçu)")

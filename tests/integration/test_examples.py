@@ -9,6 +9,8 @@ nothing of Vigie but their ``VIGIE_*`` connection variables:
 - each landlord client publishes an urgent alert and reads its ``ROUTED`` acknowledgement;
 - the Python unit client reads the copy of an UPDATE and takes the incident in charge citing
   the key of that copy, the ROOT id; the Java unit client takes its alert in charge;
+- the same status again is refused, and the Python unit client reads why on its feedback
+  topic (STATUS_NOT_ALLOWED);
 - each landlord client then reads its ``TAKEN_IN_CHARGE``;
 - a third alert nobody answers is escalated after the (shortened) deadline, the two taken in
   charge are not;
@@ -207,6 +209,17 @@ def test_clients_publish_route_take_in_charge_and_read_acks(
     assert code == 0, err + worker.log_tail()
     assert [(s["event_id"], s["status"]) for s in _only(out, "status_sent")] == [
         (alert_java.event_id, "TAKEN_IN_CHARGE")]
+
+    # Taken in charge twice: refused, and the unit is told why on its feedback topic.
+    code, out, err = _run(python_client("unit", "status", "--unit", unit_py,
+                                        alert_py.event_id, "TAKEN_IN_CHARGE"), env)
+    assert code == 0, err
+    code, out, err = _run(python_client(
+        "unit", "feedback", "--unit", unit_py, "--event-id", alert_py.event_id,
+        "--group", f"unit-{unit_py}-{group}-retours"), env)
+    assert code == 0, err + worker.log_tail()
+    (answer,) = [f for f in _only(out, "feedback") if f["event_id"] == alert_py.event_id]
+    assert (answer["status"], answer["reason_code"]) == ("TAKEN_IN_CHARGE", "STATUS_NOT_ALLOWED")
 
     # Each landlord client reads that its alert was taken in charge.
     code, out, err = _run(python_client(

@@ -54,7 +54,7 @@ def test_python_client_writes_the_golden_bytes(wire: ModuleType, name: str, mess
 @pytest.mark.parametrize("name, message", [
     ("routed_event_v1", "routed_event"), ("routed_event_v2", "routed_event"),
     ("acknowledgement_v1", "acknowledgement"), ("acknowledgement_v2", "acknowledgement"),
-    ("partner_event_v1_apache", "partner_event")])
+    ("partner_event_v1_apache", "partner_event"), ("unit_feedback_v1", "unit_feedback")])
 def test_python_client_reads_every_version(wire: ModuleType, name: str, message: str) -> None:
     """Older versions resolve to the newest, as Vigie's own codec reads them."""
     data, value = _vector(name)
