@@ -16,7 +16,7 @@ from vigie.broker.secure import SecureBroker
 from vigie.kafka.cluster import ClusterView, describe
 from vigie.settings import get_settings
 
-broker_app = typer.Typer(help="Fetch, start, stop and inspect the local Kafka broker.")
+broker_app = typer.Typer(help="Télécharger, démarrer, arrêter et inspecter le broker Kafka local.")
 console = Console()
 
 
@@ -35,7 +35,7 @@ def _running() -> LocalBroker | None:
 
 @broker_app.command()
 def fetch() -> None:
-    """Download the Kafka jars from Maven Central (once; cached)."""
+    """Télécharger les jars Kafka depuis Maven Central (une fois ; en cache)."""
     try:
         path = _broker().fetch()
     except BrokerError as exc:
@@ -61,16 +61,16 @@ def _cluster_exports(cluster: LocalCluster) -> str:
 def start(
     secure: bool = typer.Option(
         False, "--secure",
-        help="SASL_SSL (SCRAM-SHA-512) listener, one login per partner/unit/worker, "
-        "deny-by-default ACLs (docs/security.md).",
+        help="écoute SASL_SSL (SCRAM-SHA-512), un login par bailleur/unité/worker, ACL "
+        "refusant par défaut (docs/security.md).",
     ),
     nodes: int = typer.Option(
         1, "--nodes", min=1,
-        help="1: one broker. 3 (or more): a KRaft cluster, each node broker and controller, "
-        "3 replicas and min.insync.replicas 2 (the production settings).",
+        help="1 : un broker. 3 (ou plus) : un cluster KRaft, chaque nœud broker et contrôleur, "
+        "3 répliques et min.insync.replicas 2 (les réglages de production).",
     ),
 ) -> None:
-    """Start the broker (or the cluster) in the background and wait until it answers."""
+    """Démarrer le broker (ou le cluster) en arrière-plan et attendre qu'il réponde."""
     if nodes > 1:
         _start_cluster(nodes, secure)
         return
@@ -109,7 +109,8 @@ def _start_cluster(nodes: int, secure: bool) -> None:
 
 @broker_app.command()
 def stop() -> None:
-    """Stop the broker or the cluster (controlled shutdown); data stay in the state folder."""
+    """Arrêter le broker ou le cluster (arrêt contrôlé) ; les données restent dans le dossier
+    d'état."""
     cluster = _cluster()
     if cluster is not None and cluster.stop():
         console.print("Cluster Kafka arrêté")
@@ -121,8 +122,8 @@ def stop() -> None:
 
 @broker_app.command()
 def status() -> None:
-    """Say whether the broker runs (for the cluster: each node, the active controller and
-    the under-replicated partitions); exit code 1 when it does not."""
+    """Dire si le broker tourne (pour un cluster : chaque nœud, le contrôleur actif et les
+    partitions sous-répliquées) ; code de sortie 1 sinon."""
     cluster = _cluster()
     if cluster is not None and any(cluster.pids().values()):
         _cluster_status(cluster)
@@ -194,14 +195,15 @@ def cluster_table(cluster: LocalCluster, view: ClusterView) -> Table:
 @broker_app.command("client-config")
 def client_config(
     principal: str = typer.Argument(
-        ..., help="admin, vigie-worker, partner-<id> or unit-<id>"
+        ..., help="admin, vigie-worker, partner-<id> ou unit-<id>"
     ),
-    java: bool = typer.Option(False, "--java", help="Java client properties instead of librdkafka"),
+    java: bool = typer.Option(False, "--java", help="propriétés Java, pas librdkafka"),
     env: bool = typer.Option(
-        False, "--env", help="shell exports of VIGIE_* (log Vigie's own tools in as it)"
+        False, "--env", help="exports VIGIE_* (outils de Vigie sous ce login)"
     ),
 ) -> None:
-    """Print one principal's connection settings for the secure broker (contains a password)."""
+    """Afficher les réglages de connexion d'un principal au broker sécurisé (contient un mot
+    de passe)."""
     broker = SecureBroker(get_settings())
     try:
         config = broker.client_config(principal)

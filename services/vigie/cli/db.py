@@ -14,7 +14,7 @@ from vigie.settings import get_settings
 if TYPE_CHECKING:
     from vigie.db.local import LocalPostgres
 
-db_app = typer.Typer(help="The follow-up store's PostgreSQL: a local cluster, its schema.")
+db_app = typer.Typer(help="Le PostgreSQL du suivi : un cluster local, son schéma.")
 console = Console()
 
 
@@ -31,7 +31,7 @@ def _fail(exc: Exception) -> typer.Exit:
 
 @db_app.command()
 def start() -> None:
-    """Start the local PostgreSQL (initdb on first use under .vigie/), migrate the schema."""
+    """Démarrer le PostgreSQL local (initdb au premier usage sous .vigie/), migrer le schéma."""
     from vigie.db.local import DatabaseError
     from vigie.db.migrate import upgrade
 
@@ -47,7 +47,7 @@ def start() -> None:
 
 @db_app.command()
 def stop() -> None:
-    """Stop the local PostgreSQL (fast shutdown: everything committed stays)."""
+    """Arrêter le PostgreSQL local (arrêt rapide : tout ce qui est validé reste)."""
     from vigie.db.local import DatabaseError
 
     try:
@@ -59,7 +59,7 @@ def stop() -> None:
 
 @db_app.command()
 def status() -> None:
-    """Say whether the local PostgreSQL runs, where, and at which schema revision."""
+    """Dire si le PostgreSQL local tourne, où, et à quelle révision du schéma."""
     from vigie.db.migrate import current
 
     local = _local()
@@ -72,7 +72,7 @@ def status() -> None:
 
 @db_app.command()
 def migrate() -> None:
-    """Bring the schema of VIGIE_DATABASE_URL (or the local cluster) up to date."""
+    """Mettre à jour le schéma de VIGIE_DATABASE_URL (ou du cluster local)."""
     from vigie.db import database_url
     from vigie.db.migrate import current, upgrade
 
@@ -84,11 +84,12 @@ def migrate() -> None:
 @db_app.command()
 def purge(
     before: str = typer.Option(
-        None, "--before", help="purge facts of incidents that occurred before this day "
-        "(YYYY-MM-DD, Paris time); default: today minus VIGIE_FOLLOWUP_RETENTION_DAYS"),
-    dry_run: bool = typer.Option(False, "--dry-run", help="count, delete nothing"),
+        None, "--before", help="purger les faits des incidents survenus avant ce jour "
+        "(AAAA-MM-JJ, heure de Paris) ; défaut : aujourd'hui moins VIGIE_FOLLOWUP_RETENTION_DAYS"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="compter, ne rien supprimer"),
 ) -> None:
-    """Delete the follow-up facts older than the retention, in one transaction."""
+    """Supprimer les faits de suivi plus anciens que la durée de conservation, en une
+    transaction."""
     from datetime import date, datetime
     from zoneinfo import ZoneInfo
 
@@ -120,8 +121,8 @@ def purge(
                   f"{done.event_acks} accusés, {done.follow_ups} suites{notices}")
 
 
-def followup(loglevel: str = typer.Option("info", help="log level")) -> None:
-    """Run the follow-up sink: Vigie's acks and routed copies into the follow-up store."""
+def followup(loglevel: str = typer.Option("info", help="niveau de journalisation")) -> None:
+    """Lancer le puits du suivi : accusés et copies routées de Vigie vers la base de suivi."""
     import logging.config
 
     from vigie.cli.errors import kafka_failures
@@ -135,13 +136,14 @@ def followup(loglevel: str = typer.Option("info", help="log level")) -> None:
 
 
 def hotspots(
-    day: str = typer.Option(None, "--day", help="day to assess, YYYY-MM-DD (default: yesterday, "
-                            "Paris time)"),
-    since: str = typer.Option(None, "--from", help="first day of a range of passes (backfill)"),
+    day: str = typer.Option(None, "--day", help="jour à évaluer, AAAA-MM-JJ (défaut : hier, "
+                            "heure de Paris)"),
+    since: str = typer.Option(None, "--from", help="premier jour d'une série (rattrapage)"),
     thresholds_file: str = typer.Option(None, "--thresholds",
-                                        help="prevention thresholds (JSON); default: Oise's"),
+                                        help="seuils (JSON) ; défaut : ceux de l'Oise"),
 ) -> None:
-    """Run the daily hotspot pass (or one per day of a range) and publish its notices."""
+    """Lancer la passe quotidienne des points chauds (ou une par jour d'une série) et publier
+    ses avis."""
     from datetime import date, datetime, timedelta
     from pathlib import Path
 

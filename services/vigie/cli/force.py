@@ -68,10 +68,10 @@ def render_routed(routed: RoutedEvent) -> Text:
 
 
 def tail(
-    unit: str = typer.Option(..., "--unit", help="unit id, e.g. pn-csp-creil"),
-    from_beginning: bool = typer.Option(False, help="replay what the topics still hold"),
+    unit: str = typer.Option(..., "--unit", help="identifiant de l'unité, ex. pn-csp-creil"),
+    from_beginning: bool = typer.Option(False, help="relire ce que les topics contiennent encore"),
 ) -> None:
-    """Live, readable view of the events routed to one unit (Ctrl-C to stop)."""
+    """Vue lisible, en direct, des événements routés vers une unité (Ctrl-C pour arrêter)."""
     from vigie.kafka.follow import follow_unit
 
     settings = get_settings()
@@ -85,14 +85,15 @@ def tail(
 
 
 def ack(
-    event_id: str = typer.Argument(..., help="the event id, as routed to the unit"),
+    event_id: str = typer.Argument(..., help="l'identifiant de l'événement reçu par l'unité"),
     status: ForceStatus = typer.Argument(..., help="TAKEN_IN_CHARGE, PATROL_DISPATCHED, …"),
-    unit: str = typer.Option(..., "--unit", help="your unit id"),
-    to_force: Force | None = typer.Option(None, help="target force of a TRANSFER_REQUESTED"),
+    unit: str = typer.Option(..., "--unit", help="l'identifiant de votre unité"),
+    to_force: Force | None = typer.Option(None, help="force visée par un TRANSFER_REQUESTED"),
     root: str | None = typer.Option(
-        None, help="root id of the incident, when EVENT_ID is an update's own id"),
+        None, help="identifiant de l'événement initial (la clé Kafka), quand EVENT_ID est celui "
+        "d'une mise à jour"),
 ) -> None:
-    """Send a unit's status about an event routed to it; the partner is told."""
+    """Envoyer le statut d'une unité sur un événement reçu ; le bailleur en est informé."""
     from vigie.clients.force import status_record
     from vigie.kafka.publish import publish_records
 

@@ -19,10 +19,10 @@ console = Console()
 
 
 def publish(
-    file: Path = typer.Argument(..., help="JSON event, JSON array or JSON Lines ('-': stdin)"),
-    timeout: float = typer.Option(30.0, help="seconds to wait for the acknowledgements"),
+    file: Path = typer.Argument(..., help="JSON, tableau JSON ou JSON Lines ('-' : stdin)"),
+    timeout: float = typer.Option(30.0, help="secondes d'attente des accusés de réception"),
 ) -> None:
-    """Check events locally, publish them, then print their acknowledgements."""
+    """Vérifier les événements localement, les publier, puis afficher leurs accusés."""
     from vigie.clients.partner import check_locally, read_events
     from vigie.kafka.publish import publish_and_wait
 
@@ -55,14 +55,15 @@ def publish(
 
 
 def simulate(
-    rate: float = typer.Option(2.0, help="messages per second"),
-    seed: int = typer.Option(None, help="random seed (same seed, same feed; default: new)"),
-    count: int = typer.Option(0, help="stop after this many messages (0: never)"),
+    rate: float = typer.Option(2.0, help="messages par seconde"),
+    seed: int = typer.Option(None, help="graine (même graine, même flux)"),
+    count: int = typer.Option(0, help="s'arrêter après ce nombre de messages (0 : jamais)"),
     history: str = typer.Option(
-        None, "--history", help="instead of a live feed, backfill this much history of the "
-        "sample sites into the follow-up store and run its hotspot passes (e.g. 26w)"),
+        None, "--history", help="au lieu d'un flux en direct, remplir la base de suivi de cet "
+        "historique des sites d'exemple et lancer ses passes de points chauds (ex. 26w)"),
 ) -> None:
-    """Publish a realistic feed from the sample sites (alerts, mistakes, duplicates, updates)."""
+    """Publier un flux réaliste depuis les sites d'exemple (alertes, erreurs, doublons, mises
+    à jour)."""
     import itertools
 
     if history is not None:

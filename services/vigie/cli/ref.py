@@ -19,7 +19,7 @@ from vigie.cli.errors import kafka_failures
 from vigie.settings import get_settings
 from vigie.terminal import safe_text
 
-ref_app = typer.Typer(help="Reference data: sites, units, competence, routing rules.")
+ref_app = typer.Typer(help="Données de référence : sites, unités, compétence, règles.")
 console = Console()
 
 
@@ -32,20 +32,21 @@ class Kind(StrEnum):
 
 @ref_app.callback()
 def _group() -> None:
-    """Reference data: sites, units, competence, routing rules."""
+    """Données de référence : sites, unités, compétence, règles d'acheminement."""
 
 
 @ref_app.command("load")
 def load(
     kind: Kind = typer.Argument(
-        ..., help="sites (JSON), units (JSON), competence (CSV) or rules (JSON)"),
+        ..., help="sites (JSON), unités (JSON), compétence (CSV) ou règles (JSON)"),
     file: Path = typer.Argument(..., exists=True, dir_okay=False),
-    departement: str = typer.Option("60", help="competence: keep this département"),
+    departement: str = typer.Option("60", help="compétence : garder ce département"),
     effective_from: str = typer.Option(
-        None, help="competence: first day the table applies (YYYY-MM-DD; default today)"
+        None, help="compétence : premier jour d'application de la table (AAAA-MM-JJ ; défaut : "
+        "aujourd'hui)"
     ),
 ) -> None:
-    """Publish a reference file; running workers apply it to the next event."""
+    """Publier un fichier de référence ; les workers l'appliquent dès l'événement suivant."""
     from vigie.kafka.publish import publish_reference
     from vigie.reference.competence import import_competence_csv
     from vigie.reference.rules import RuleTable, check_rules, load_rules_file

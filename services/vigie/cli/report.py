@@ -22,15 +22,15 @@ def _day(text: str, option: str) -> date:
 
 
 def report(
-    start: str = typer.Option(..., "--from", help="first day, YYYY-MM-DD (Paris time)"),
-    end: str = typer.Option(..., "--to", help="last day, included, YYYY-MM-DD"),
+    start: str = typer.Option(..., "--from", help="premier jour, AAAA-MM-JJ (heure de Paris)"),
+    end: str = typer.Option(..., "--to", help="dernier jour, inclus, AAAA-MM-JJ"),
     partner: list[str] = typer.Option(
-        [], "--partner", help="only this partner (repeat, or a,b)"),
-    unit: list[str] = typer.Option([], "--unit", help="only events sent to this unit (repeat)"),
-    out: Path = typer.Option(..., "--out", help="folder for rapport.html and the CSV tables"),
+        [], "--partner", help="ce bailleur seulement (à répéter, ou a,b)"),
+    unit: list[str] = typer.Option([], "--unit", help="reçus par cette unité (à répéter)"),
+    out: Path = typer.Option(..., "--out", help="dossier de rapport.html et des tables CSV"),
 ) -> None:
-    """Write the committee's report: one self-contained HTML page in French and its tables
-    as CSV, compared with the previous period of the same length."""
+    """Écrire le rapport du comité : une page HTML autonome en français et ses tables en CSV,
+    comparées à la période précédente de même durée."""
     import psycopg
 
     from vigie.db import database_url

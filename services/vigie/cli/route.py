@@ -34,14 +34,14 @@ from vigie.reference.snapshot import ReferenceSnapshot, ReferenceStore
 from vigie.terminal import escape_untrusted, safe_json
 
 route_app = typer.Typer(
-    help="Explain the routing of a place: commune, force, competent unit.",
+    help="Expliquer l'acheminement d'un lieu : commune, force, unité compétente.",
     no_args_is_help=True,
 )
 
 
 @route_app.callback()
 def _route() -> None:
-    """Explain the routing of a place: commune, force, competent unit."""
+    """Expliquer l'acheminement d'un lieu : commune, force, unité compétente."""
     # A callback keeps ``route`` a command group even with a single command, so that
     # ``vigie route explain`` is spelled the same when the app is invoked on its own.
 
@@ -226,34 +226,35 @@ def explain_lines(lines: Iterable[str], ref: ReferenceSnapshot, on: date,
 
 @route_app.command("explain")
 def explain(
-    lat: Annotated[float | None, typer.Option("--lat", help="latitude, WGS84")] = None,
-    lon: Annotated[float | None, typer.Option("--lon", help="longitude, WGS84")] = None,
-    insee: Annotated[str | None, typer.Option("--insee", help="INSEE commune code")] = None,
+    lat: Annotated[float | None, typer.Option("--lat", help="latitude, WGS 84")] = None,
+    lon: Annotated[float | None, typer.Option("--lon", help="longitude, WGS 84")] = None,
+    insee: Annotated[str | None, typer.Option("--insee", help="code INSEE de la commune")] = None,
     input_: Annotated[
         str | None,
-        typer.Option("--input", help='JSON Lines of {"lat":…,"lon":…} or {"insee":…}; - = stdin'),
+        typer.Option("--input", help='JSON Lines de {"lat":…,"lon":…} ou {"insee":…} ; - : stdin'),
     ] = None,
     on: Annotated[
-        str | None, typer.Option("--on", help="date the competence applies (default: today)")
+        str | None, typer.Option("--on", help="date de la compétence (défaut : ce jour)")
     ] = None,
     competence: Annotated[
         Path | None,
-        typer.Option("--competence", help="official competence CSV to use instead of default"),
+        typer.Option("--competence", help="CSV officiel de compétence à utiliser"),
     ] = None,
     at: Annotated[
         str | None,
-        typer.Option("--at", help="time the routing rules apply at, ISO 8601 (Paris time "
-                     "without an offset; default: now), e.g. 2026-11-29T02:00+01:00"),
+        typer.Option("--at", help="instant où s'appliquent les règles d'acheminement, ISO 8601 "
+                     "(heure de Paris sans décalage ; défaut : maintenant), ex. "
+                     "2026-11-29T02:00+01:00"),
     ] = None,
     rules: Annotated[
         Path | None,
-        typer.Option("--rules", help="routing rules file to check instead of the shipped one"),
+        typer.Option("--rules", help="fichier de règles à vérifier à la place de celui livré"),
     ] = None,
     chain: Annotated[
-        bool, typer.Option("--chain", help="print the rule chain as text (one place)")
+        bool, typer.Option("--chain", help="afficher la chaîne des règles en texte (un lieu)")
     ] = False,
 ) -> None:
-    """Print where a place routes, as JSON (one object per line with --input)."""
+    """Afficher où un lieu est acheminé, en JSON (un objet par ligne avec --input)."""
     modes = [input_ is not None, insee is not None, lat is not None or lon is not None]
     if sum(modes) != 1:
         raise typer.BadParameter("donnez exactement un de --lat/--lon, --insee, --input")

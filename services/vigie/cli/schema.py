@@ -23,14 +23,14 @@ from vigie.contracts.schemas import MODEL_OF_MESSAGE, SchemaLoadError, get_regis
 from vigie.terminal import safe_json, safe_text
 
 schema_app = typer.Typer(
-    help="Avro contracts: list versions and check FULL_TRANSITIVE evolution.",
+    help="Contrats Avro : lister les versions, vérifier l'évolution FULL_TRANSITIVE.",
     no_args_is_help=True,
 )
 
 
 @schema_app.command("check")
 def check() -> None:
-    """Check every schema: parses, documented, FULL_TRANSITIVE, matches its model."""
+    """Vérifier chaque schéma : lisible, documenté, FULL_TRANSITIVE, conforme à son modèle."""
     console = Console()
     try:
         registry = get_registry()
@@ -67,7 +67,8 @@ def check() -> None:
 
 @schema_app.command("list")
 def list_versions() -> None:
-    """Every version of every message with its CRC-64-AVRO fingerprint (as on the wire)."""
+    """Chaque version de chaque message avec son empreinte CRC-64-AVRO (telle que sur le
+    réseau)."""
     table = Table(title="Versions des schémas")
     for column in ("message", "version", "record", "empreinte (hex LE)"):
         table.add_column(column)
@@ -77,9 +78,9 @@ def list_versions() -> None:
 
 
 def decode_command(
-    file: str = typer.Argument(..., help="Binary message file, or - for standard input."),
+    file: str = typer.Argument(..., help="fichier binaire, ou - pour stdin."),
 ) -> None:
-    """Print a binary Vigie message (Avro single-object encoding) as JSON."""
+    """Afficher un message binaire de Vigie (Avro single-object) en JSON."""
     err = Console(stderr=True)
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()

@@ -29,7 +29,8 @@ from vigie.settings import Settings, get_settings
 from vigie.terminal import safe_text
 
 unit_app = typer.Typer(
-    help="Unit availability: declare a unit unavailable until a time, or available again.",
+    help="Disponibilité des unités : déclarer une unité indisponible jusqu'à une heure, ou de "
+    "nouveau disponible.",
     no_args_is_help=True,
 )
 console = Console()
@@ -87,12 +88,12 @@ def _publish(record: UnitAvailability) -> None:
 
 @unit_app.command("unavailable")
 def unavailable(
-    unit: str = typer.Option(..., "--unit", help="unit id, e.g. gn-bt-meru"),
-    until: str = typer.Option(..., "--until", help="ISO time (Paris if no offset) or 90m/2h/1d"),
-    reason: str | None = typer.Option(None, help="short reason for operators (not partners)"),
-    by: str | None = typer.Option(None, help="who declares it (default: the login)"),
+    unit: str = typer.Option(..., "--unit", help="identifiant de l'unité, ex. gn-bt-meru"),
+    until: str = typer.Option(..., "--until", help="heure ISO (Paris sans décalage) ou 90m/2h/1d"),
+    reason: str | None = typer.Option(None, help="motif court (exploitation)"),
+    by: str | None = typer.Option(None, help="qui le déclare (défaut : le login)"),
 ) -> None:
-    """New events for the unit go to its fallback until the given time."""
+    """Les nouveaux événements de l'unité vont à son unité de repli jusqu'à l'heure donnée."""
     _check_unit(unit)
     now = datetime.now(UTC)
     end = parse_until(until, now)
@@ -110,10 +111,10 @@ def unavailable(
 
 @unit_app.command("available")
 def available(
-    unit: str = typer.Option(..., "--unit", help="unit id, e.g. gn-bt-meru"),
-    by: str | None = typer.Option(None, help="who declares it (default: the login)"),
+    unit: str = typer.Option(..., "--unit", help="identifiant de l'unité, ex. gn-bt-meru"),
+    by: str | None = typer.Option(None, help="qui le déclare (défaut : le login)"),
 ) -> None:
-    """The unit receives its events again (ends an unavailability at once)."""
+    """L'unité reçoit de nouveau ses événements (fin immédiate d'une indisponibilité)."""
     _check_unit(unit)
     record = UnitAvailability(unit_id=unit, unavailable_until=None, declared_at=datetime.now(UTC),
                               declared_by=_declarer(get_settings(), by))

@@ -10,7 +10,7 @@ from rich.console import Console
 from vigie.cli.errors import kafka_failures
 from vigie.settings import get_settings
 
-topics_app = typer.Typer(help="Create Vigie's topics on the broker.")
+topics_app = typer.Typer(help="Créer les topics de Vigie sur le broker.")
 console = Console()
 
 
@@ -22,7 +22,7 @@ def _unit_ids() -> list[str]:
 
 @topics_app.command("ensure")
 def ensure() -> None:
-    """Create every partner, unit, reference and dead-letter topic that is missing."""
+    """Créer les topics manquants : bailleurs, unités, référence, lettres mortes."""
     from vigie.kafka.admin import ensure_topics
 
     settings = get_settings()
@@ -32,13 +32,14 @@ def ensure() -> None:
 
 
 def worker(
-    metrics_port: int = typer.Option(None, help="HTTP port for /metrics, /healthz, /readyz"),
-    loglevel: str = typer.Option("info", help="log level"),
+    metrics_port: int = typer.Option(None, help="port HTTP de /metrics, /healthz, /readyz"),
+    loglevel: str = typer.Option("info", help="niveau de journalisation"),
     supervise: bool = typer.Option(
-        True, help="restart the worker when it crashes (e.g. after a broker outage)"
+        True, help="redémarrer le worker s'il s'arrête (par ex. après une panne du broker)"
     ),
 ) -> None:
-    """Run one pipeline worker (several may run: they share the partitions)."""
+    """Lancer un worker du pipeline (plusieurs peuvent tourner : ils se partagent les
+    partitions)."""
     if supervise:
         from vigie.workers.supervisor import supervise as run_supervised
 
