@@ -36,7 +36,7 @@ test-integration: $(STAMP) ## Integration tests only (real broker)
 	$(BIN)/pytest -q tests/integration
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check services tests bench scripts
+	$(BIN)/ruff check services tests bench scripts examples/python
 	$(BIN)/mypy
 
 bench: $(STAMP) ## Benchmarks against the local broker (writes bench/results/latest.json)
