@@ -181,6 +181,12 @@ async def _scenario(http: httpx.AsyncClient, settings: Settings, receiver: Recei
                             headers=auth[a])
     assert (again.status_code, again.json()) == (202, batch.json())
 
+    # Everything so far reached the receivers (so no delivery is in flight when it stops).
+    async def delivered(partner: str) -> bool:
+        sent = {x.ack_id for x in await _acks_on_kafka(settings, partner, len(events[partner]))}
+        return {x.ack_id for x in receiver.acks(partner)} >= sent
+
+    await _until(lambda: delivered(a), 60, "A's first acknowledgements delivered")
     # The receiver goes down; A's next events are routed meanwhile.
     await receiver.stop()
     down_since = time.monotonic()
