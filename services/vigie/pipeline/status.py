@@ -34,6 +34,7 @@ from vigie.pipeline.messages import (
     advance,
 )
 from vigie.reference.snapshot import ReferenceStore
+from vigie.routing import cap
 from vigie.routing.policy import decide, transfer
 from vigie.settings import Settings
 
@@ -73,7 +74,8 @@ class StatusProcessor:
         issues = validate_status_update(update, topic_unit_id=unit_id, now=now,
                                         future_tolerance=self._settings.future_tolerance)
         if issues:
-            return self.refuse(msg, issues[0].reason, issues[0].field, now, update=update)
+            return self.refuse(msg, issues[0].reason, issues[0].field, now, update=update,
+                               hint=f"Champ en cause : {issues[0].field}.")
         if msg.misplaced:
             return self.refuse(msg, ReasonCode.WRONG_PARTITION,
                                "record not on its key's murmur2 partition", now, update=update)
@@ -146,7 +148,15 @@ class StatusProcessor:
                                "transfer target force does not match", now, update=update,
                                hint="La force demandée pour le transfert n'est pas l'autre "
                                     "force compétente.")
-        moved = moved.model_copy(update={"status": DecisionStatus.ROUTED})
+        # An exercise moves only to units taking part (``vigie.routing.cap``).
+        sent = cap.delivery(event.status, moved.units, snapshot, context.at)
+        if sent.sandbox:
+            return self.refuse(msg, ReasonCode.STATUS_NOT_ALLOWED,
+                               "transfer target takes part in no exercise", now, update=update,
+                               hint="L'unité visée par le transfert ne participe à aucun "
+                                    "exercice en cours.")
+        moved = moved.model_copy(update={"status": DecisionStatus.ROUTED,
+                                         "units": list(sent.units)})
         outbound = [
             outputs.ack(msg, record.partner_id, record.event_id, AckStatus.TRANSFER_REQUESTED,
                         now, units=[unit_id]),

@@ -7,7 +7,7 @@ import random
 import uuid
 from datetime import timedelta
 
-from tests.factories import partner_event, record_for
+from tests.factories import partner_event, record_for, unit_rules
 from tests.stages import NOW, Table, acks, dead_letters, feedback, inbound, routed
 from vigie.acks.lifecycle import check_sequence
 from vigie.clients.force import status_record
@@ -19,7 +19,9 @@ from vigie.contracts.enums import (
     ForceStatus,
     MessageType,
 )
+from vigie.contracts.models import ExerciseWindow
 from vigie.contracts.reasons import ReasonCode
+from vigie.pipeline.intake import IntakeProcessor
 from vigie.pipeline.messages import Inbound, Outcome
 from vigie.pipeline.status import StatusProcessor
 from vigie.reference.snapshot import ReferenceStore
@@ -122,3 +124,33 @@ def test_no_unit_can_speak_for_a_test_event(stages) -> None:  # type: ignore[no-
         "gn-bt-meru", test.event_id, ForceStatus.TAKEN_IN_CHARGE, at=NOW)), table.get)
     assert [a.reason_code for _, a in feedback(result)] == ["UNKNOWN_REFERENCE"]
     assert acks(result) == []
+
+
+def test_an_exercise_is_transferred_only_to_a_unit_taking_part() -> None:
+    """An EXERCISE the brigade sends back as the police's stays in the exercise: refused when
+    the police's unit takes part in none (issue 18)."""
+    store = ReferenceStore.with_defaults()
+    window = ExerciseWindow(name="EXO-OISE", start=NOW - timedelta(hours=1),
+                            end=NOW + timedelta(hours=1))
+    store.upsert_rules(unit_rules("gn-bt-meru", exercises=[window]))
+    settings = Settings()
+    intake = IntakeProcessor(store, settings, lambda: NOW)
+    status = StatusProcessor(store, settings, lambda: NOW)
+    table = Table()
+    event = partner_event("opac-oise", "60395", fresh=True, status=EventStatus.EXERCISE,
+                          sent_at=NOW - timedelta(minutes=1))
+    first = table.apply(intake.handle(inbound(record_for(event)), table.get))
+    assert [r.unit_id for _, r in routed(first)] == ["gn-bt-meru"]
+    result = status.handle(inbound(status_record(
+        "gn-bt-meru", event.event_id, ForceStatus.TRANSFER_REQUESTED, at=NOW,
+        transfer_to_force=Force.PN)), table.get)
+    assert routed(result) == [] and acks(result) == []
+    assert [(a.reason_code, a.reason_message) for _, a in feedback(result)] == [(
+        "STATUS_NOT_ALLOWED", "Changement de statut non autorisé. L'unité visée par le "
+        "transfert ne participe à aucun exercice en cours.")]
+    # Once the police's centre takes part, the transfer goes there.
+    store.upsert_rules(unit_rules("pn-cic-oise", exercises=[window]))
+    moved = status.handle(inbound(status_record(
+        "gn-bt-meru", event.event_id, ForceStatus.TRANSFER_REQUESTED, at=NOW,
+        transfer_to_force=Force.PN), 1), table.get)
+    assert [r.unit_id for _, r in routed(moved)] == ["pn-cic-oise"]
