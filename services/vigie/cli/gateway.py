@@ -27,9 +27,9 @@ errors = Console(stderr=True)
 def gateway(
     ctx: typer.Context,
     port: int = typer.Option(None, help="port (défaut : VIGIE_GATEWAY_PORT)"),
-    loglevel: str = typer.Option("info", help="log level"),
+    loglevel: str = typer.Option("info", help="niveau de journalisation"),
 ) -> None:
-    """Serve the gateway: POST /v1/events, GET /v1/events/{id}, webhooks."""
+    """Sert la passerelle : POST /v1/events, GET /v1/events/{id}, webhooks."""
     if ctx.invoked_subcommand is not None:
         return
     from vigie.gateway.partners import PartnersFileError, load_partners
@@ -56,7 +56,8 @@ def credentials(
     partner: str = typer.Argument(..., help="identifiant du bailleur (ex. opac-oise)"),
     webhook_url: str = typer.Option(None, help="URL où POSTer ses accusés de réception"),
 ) -> None:
-    """Create (or replace) a partner's client secret; print it once, keep only its digest."""
+    """Crée (ou remplace) le secret client d'un bailleur : affiché une fois, seule son
+    empreinte est conservée."""
     from vigie.gateway.partners import (
         GatewayPartners,
         PartnersFileError,
@@ -89,7 +90,7 @@ def credentials(
 
 @gateway_app.command("openapi")
 def openapi(out: Path = typer.Option(None, help="fichier à écrire (défaut : la sortie)")) -> None:
-    """Print the OpenAPI document the gateway serves (schemas/openapi/gateway.json)."""
+    """Affiche le document OpenAPI que sert la passerelle (schemas/openapi/gateway.json)."""
     from vigie.gateway.openapi import document
 
     text = json.dumps(document(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
