@@ -51,12 +51,12 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
-from aiokafka.partitioner import murmur2
 
 from vigie import metrics
 from vigie.contracts.enums import Lane
 from vigie.contracts.reasons import ReasonCode
 from vigie.kafka import clients
+from vigie.kafka.partitioning import key_partition
 from vigie.pipeline.escalation import ESCALATION_TIMER, EscalationProcessor
 from vigie.pipeline.intake import IntakeProcessor
 from vigie.pipeline.messages import Inbound, Outcome, StageResult
@@ -93,14 +93,6 @@ def _stop_process(reason: str, code: int = 70) -> None:
     log.critical(reason, exc_info=True)
     logging.shutdown()
     os._exit(code)
-
-
-def key_partition(key: bytes | None, count: int | None) -> int | None:
-    """The partition Kafka's default partitioner (murmur2, as the Java client and aiokafka;
-    librdkafka with ``partitioner=murmur2_random``) gives ``key``; None when unknown."""
-    if key is None or not count:
-        return None
-    return (murmur2(key) & 0x7FFFFFFF) % count
 
 
 class RoutingEngine:
