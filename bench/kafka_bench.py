@@ -5,18 +5,22 @@ once (bench/session.py), then each measurement in turn (bench/runs/), each consu
 pointed at the offsets it must read:
 
 1. baseline      plain aiokafka passthrough (getmany → send), own process   runs/plain_loops
-2. inproc        IntakeProcessor in a plain aiokafka loop, own process: the  runs/plain_loops
+2. rd_baseline   librdkafka passthrough (consume → produce), own process     runs/peers
+3. inproc        IntakeProcessor in a plain aiokafka loop, own process: the  runs/plain_loops
                  logic without the engine (no transactions, no changelog)
-3. worker_1      the real worker (``python -m vigie worker``: the engine)    runs/workers
-4. worker_2      two workers of one app id sharing the partitions            runs/workers
-5. latency       fixed offered rate (2,000 events/s for 20 s) of fresh       runs/latency
+4. worker_1      the real worker (``python -m vigie worker``: the engine)    runs/workers
+5. quix          the peer: IntakeProcessor inside quixstreams, exactly once  runs/peers
+6. kip447        prototype: librdkafka, one transaction per pass (KIP-447)   runs/peers
+7. worker_2      two workers of one app id sharing the partitions            runs/workers
+8. latency       fixed offered rate (2,000 events/s for 20 s) of fresh       runs/latency
                  events, sent → routed
-6. alerts        urgent alerts published slowly while 100,000 incidents      runs/alerts
+9. alerts        urgent alerts published slowly while 100,000 incidents      runs/alerts
                  wait in the backlog
-7. flood         one partner's urgent alerts, first alone, then while        runs/flood
+10. flood        one partner's urgent alerts, first alone, then while        runs/flood
                  another partner floods its topics (incident backlog, alert
                  burst, oversized and malformed messages)
 
+Ratios are against the faster of the two passthroughs of the same run.
 Throughput = events / (timestamp of the last output - timestamp of the first output), counted
 on the output topics (acks for Vigie, ``bench.passthrough.v1`` for the baseline), read with
 ``isolation_level="read_committed"``. CPU and peak RSS come from /proc of the measured
@@ -38,12 +42,14 @@ from pathlib import Path
 from typing import Any
 
 from bench import record
+from bench.goals import verdicts
 from bench.runs import (
     alerts,
     flood,
     followup,
     gateway,
     latency,
+    peers,
     plain_loops,
     worker_profile,
     workers,
@@ -57,8 +63,11 @@ from vigie.workers.launcher import free_port
 
 RUNS: list[tuple[str, Callable[[Bench], Awaitable[dict[str, Any]]]]] = [
     ("baseline", plain_loops.baseline),
+    ("rd_baseline", peers.rd_baseline),
     ("inproc", plain_loops.inproc),
     ("worker_1", workers.one_worker),
+    ("quix", peers.quix),
+    ("kip447", peers.kip447),
     ("worker_2", workers.two_workers),
     ("latency", latency.fixed_rate),
     ("gateway", gateway.gateway),
@@ -114,11 +123,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="follow-up national run: facts over a year")
     parser.add_argument("--national-sites", type=int, default=20_000,
                         help="follow-up national run: residences")
-    parser.add_argument("--only", help="comma-separated runs: baseline,inproc,worker_1,"
-                        "worker_2,latency,alerts,flood,followup_sink,followup_national,"
-                        "profile; on request only: worker_profile (partial results, no goals "
-                        "table)")
+    parser.add_argument("--only", help="comma-separated runs: baseline,rd_baseline,inproc,"
+                        "worker_1,quix,kip447,worker_2,latency,gateway,alerts,flood,followup_sink,"
+                        "followup_national,profile; on request only: worker_profile (partial "
+                        "results, no goals table)")
     parser.add_argument("--skip-profile", action="store_true")
+    parser.add_argument("--peer-python", help="interpreter with quixstreams for the quix run "
+                        "(default: this one; the bench extra installs it)")
+    parser.add_argument("--quix-commit-interval", type=float, default=5.0,
+                        help="quix run: its checkpoint interval (quixstreams' default 5 s)")
+    parser.add_argument("--kip447-pass-size", type=int, default=256,
+                        help="kip447 run: records per pass (one transaction each)")
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
@@ -170,8 +185,13 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
     r = bench.results
-    if args.only:  # partial: raw figures only
+    if args.only:  # partial: the figures its runs allow, and the goals they judge
         r["machine"] = record.machine()
+        r["loadavg_before"] = [round(x, 2) for x in load_before]
+        r["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+        record.derive(r)
+        r["goals"] = {name: {"measured": m, "target": t, "met": ok}
+                      for name, m, t, ok in verdicts(r)}
         record.write(r, args.json)
         print_tables(r)
         console.print(f"written {args.json} (partial: {args.only})")

@@ -8,7 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from bench.goals import verdicts
-from bench.report import THROUGHPUT_RUNS
+from bench.report import THROUGHPUT_RUNS, limit_eps
 from bench.session import console
 from vigie.broker.version import kafka_version
 
@@ -19,9 +19,9 @@ def print_tables(r: dict[str, Any]) -> None:
         table = Table(title=f"Vigie on Kafka {kafka_version()} — {r.get('events', 0):,} events, "
                             f"{m['nproc']} CPU ({m['cpu_model']}), {m['ram_gb']} GB")
         for col in ("run", "events/s", "steady/s", "CPU µs/event", "1-core capacity/s",
-                    "peak RSS MB", "seconds", "/ baseline"):
+                    "peak RSS MB", "seconds", "/ fastest passthrough"):
             table.add_column(col, justify="right" if col != "run" else "left")
-        base = r.get("baseline", {}).get("eps")
+        base = limit_eps(r)
         for name, key in THROUGHPUT_RUNS:
             if key not in r:
                 continue

@@ -14,6 +14,7 @@ from bench.session import Bench
 from bench.throughput import Proc, Sampler, summarize
 from bench.worker import start_worker, wait_ready
 from vigie.workers.http import WorkerNotReady
+from vigie.workers.launcher import WorkerProcess
 
 
 async def one_worker(bench: Bench) -> dict[str, Any]:
@@ -46,6 +47,7 @@ async def _measure(bench: Bench, n: int) -> dict[str, Any]:
                                     timeout=bench.args.timeout, window=bench.args.window,
                                     on_progress=sample.progress)
         peak = max(Proc(w.process.pid).peak_rss_mb() for w in workers if w.process)
+        commits = [pass_commits(w) for w in workers]
     finally:
         for task in watchers:
             task.cancel()
@@ -53,4 +55,22 @@ async def _measure(bench: Bench, n: int) -> dict[str, Any]:
             w.stop()
     summary = summarize(count, sample, peak_rss_mb=peak)
     summary["workers_ready"] = sum(ready)
+    passes = sum(n for n, _ in commits)
+    summary["passes_committed"] = passes
+    summary["pass_commit_ms_mean"] = (round(1000 * sum(s for _, s in commits) / passes, 1)
+                                      if passes else None)
     return summary
+
+
+def pass_commits(worker: WorkerProcess) -> tuple[int, float]:
+    """(passes committed, seconds spent committing them) from the worker's
+    ``vigie_pass_commit_seconds`` histogram (one commit = the pass's transactions, one per
+    partition number, in parallel): to set beside the kip447 prototype's commit times."""
+    count = total = 0.0
+    with contextlib.suppress(Exception):
+        for line in worker.metrics_text().splitlines():
+            if line.startswith("vigie_pass_commit_seconds_count"):
+                count = float(line.split()[-1])
+            elif line.startswith("vigie_pass_commit_seconds_sum"):
+                total = float(line.split()[-1])
+    return int(count), total

@@ -1,0 +1,122 @@
+"""Runs beside Vigie's worker over segment A, each in its own process, counted the same way
+(outputs read with ``read_committed``, CPU from /proc of the measured process):
+
+* ``rd_baseline``: the librdkafka (confluent-kafka) raw consume → produce passthrough
+  (``bench/rdkafka_loops.py passthrough``). With the aiokafka one (``baseline``), the faster
+  of the two is the limit the goals are judged against.
+* ``quix``: the peer — Vigie's ``IntakeProcessor`` inside quixstreams, exactly once
+  (``bench/peer_quix.py``), its own consumer group at segment A's start. Run with
+  ``--peer-python`` (default: this interpreter), which must have the ``bench`` extra.
+* ``kip447``: the one-transaction-per-pass prototype (``bench/rdkafka_loops.py kip447``):
+  the same logic, one transactional librdkafka producer, every partition of a pass in one
+  transaction with the group metadata. Not the engine: the lever, measured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiokafka.admin import NewTopic
+
+from bench import ROOT
+from bench.inproc import PASSTHROUGH_TOPIC
+from bench.kafka_io import commit_group, count_outputs, end_offsets
+from bench.rdkafka_loops import CHANGELOG_TOPIC
+from bench.session import PARTNERS, Bench
+from bench.throughput import Proc, Sampler, summarize
+from vigie.kafka import clients
+
+
+async def rd_baseline(bench: Bench) -> dict[str, Any]:
+    starts = bench.workdir / "starts-rd.json"
+    starts.write_text(json.dumps(
+        [[tp.topic, tp.partition, off] for tp, off in bench.segment_a.items()]))
+    cmd = [sys.executable, "-m", "bench.rdkafka_loops", "passthrough", "--bootstrap",
+           bench.bootstrap, "--starts", str(starts), "--count", str(bench.events)]
+    return await _measure(bench, cmd, [PASSTHROUGH_TOPIC], exits=True)
+
+
+async def quix(bench: Bench) -> dict[str, Any]:
+    group = f"vigie-bench-quix-{uuid.uuid4().hex[:6]}"
+    await commit_group(bench.settings, group, bench.segment_a)
+    python = bench.args.peer_python or sys.executable
+    cmd = [python, "-m", "bench.peer_quix", "--bootstrap", bench.bootstrap, "--group", group,
+           "--topics", json.dumps(bench.input_topics()), "--partners", json.dumps(PARTNERS),
+           "--state-dir", str(bench.workdir / group),
+           "--commit-interval", str(bench.args.quix_commit_interval),
+           "--partitions", str(bench.settings.partitions)]
+    result = await _measure(bench, cmd, bench.ack_topics(), exits=False)
+    result["commit_interval_s"] = bench.args.quix_commit_interval
+    return result
+
+
+async def kip447(bench: Bench) -> dict[str, Any]:
+    admin = clients.admin(bench.settings)
+    await admin.start()
+    try:
+        if CHANGELOG_TOPIC not in await admin.list_topics():
+            await admin.create_topics([NewTopic(CHANGELOG_TOPIC, bench.settings.partitions, 1)])
+    finally:
+        await admin.close()
+    group = f"vigie-bench-kip447-{uuid.uuid4().hex[:6]}"
+    await commit_group(bench.settings, group, bench.segment_a)
+    cmd = [sys.executable, "-m", "bench.rdkafka_loops", "kip447", "--bootstrap",
+           bench.bootstrap, "--group", group, "--topics", json.dumps(bench.input_topics()),
+           "--count", str(bench.events), "--partners", json.dumps(PARTNERS),
+           "--pass-size", str(bench.args.kip447_pass_size)]
+    return await _measure(bench, cmd, bench.ack_topics(), exits=True)
+
+
+async def _measure(bench: Bench, cmd: list[str], outputs: list[str], *,
+                   exits: bool) -> dict[str, Any]:
+    """Run ``cmd``, count its outputs from their current ends; a process that runs until
+    stopped (``exits=False``) gets SIGTERM once counted (or time-boxed), and its JSON line
+    is read either way."""
+    out_starts = await end_offsets(bench.settings, outputs)
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'services'}")
+    log = bench.workdir / f"{Path(cmd[2]).name}-{uuid.uuid4().hex[:4]}.log"
+    with log.open("wb") as err:
+        process = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=err)
+    proc = Proc(process.pid)
+    report: dict[str, Any] = {}
+    died = asyncio.Event()
+
+    async def watch() -> None:
+        """A process that dies (or one meant to run until stopped that exits) ends the count
+        at once; one that exits 0 after its ``--count`` leaves its outputs to be counted."""
+        while process.poll() is None:
+            await asyncio.sleep(0.5)
+        if process.returncode != 0 or not exits:
+            died.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        sample = Sampler([proc])
+        counted = await count_outputs(bench.settings, out_starts, bench.events,
+                                      timeout=bench.args.timeout, on_progress=sample.progress,
+                                      window=bench.args.window, stop=died)
+        watcher.cancel()
+        peak = proc.peak_rss_mb()
+        if not (exits and counted.done):
+            process.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.to_thread(process.communicate, timeout=120)
+        lines = [ln for ln in out.decode().splitlines() if ln.startswith("{")]
+        if lines:
+            report = json.loads(lines[-1])
+        elif process.returncode not in (0, -signal.SIGTERM):
+            raise RuntimeError(f"{' '.join(cmd[1:3])} failed:\n{log.read_text()[-3000:]}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    summary = summarize(counted, sample, peak_rss_mb=peak)
+    summary.update({k: v for k, v in report.items() if k not in ("peak_rss_kb",)})
+    return summary
