@@ -10,7 +10,8 @@ import pytest
 
 from vigie.broker.cluster import LocalCluster
 from vigie.broker.local import BrokerError
-from vigie.settings import Settings
+from vigie.settings import PROJECT_DIR, Settings
+from vigie.workers.engine import TRANSACTION_TIMEOUT_MS
 
 
 def _properties(text: str) -> dict[str, str]:
@@ -58,3 +59,23 @@ def test_clients_of_the_cluster_create_replicated_topics(tmp_path: Path) -> None
 def test_fewer_than_three_nodes_is_no_cluster(tmp_path: Path) -> None:
     with pytest.raises(BrokerError):
         LocalCluster(Settings(_env_file=None, state_dir=tmp_path), nodes=2)
+
+
+def test_production_runs_the_replication_that_was_tested(tmp_path: Path) -> None:
+    """The Strimzi cluster (deploy/k8s/kafka-cluster.yaml) has the replication, ISR, unclean
+    election and transaction settings of the local cluster the cluster chaos run tests."""
+    import yaml
+
+    docs = list(yaml.safe_load_all((PROJECT_DIR / "deploy/k8s/kafka-cluster.yaml").read_text()))
+    [kafka] = [d for d in docs if d and d["kind"] == "Kafka"]
+    production = {k: str(v).lower() for k, v in kafka["spec"]["kafka"]["config"].items()}
+    node = LocalCluster(Settings(_env_file=None, state_dir=tmp_path)).nodes[0]
+    node._render_properties()
+    tested = _properties(node.properties_file.read_text())
+    for key in ("default.replication.factor", "min.insync.replicas",
+                "offsets.topic.replication.factor", "transaction.state.log.replication.factor",
+                "transaction.state.log.min.isr", "unclean.leader.election.enable"):
+        assert production[key] == tested[key], key
+    # The broker lets the workers' transactions last as long as they ask (30 s).
+    assert int(production.get("transaction.max.timeout.ms", 900_000)) >= TRANSACTION_TIMEOUT_MS
+    assert int(tested.get("transaction.max.timeout.ms", 900_000)) >= TRANSACTION_TIMEOUT_MS
