@@ -21,6 +21,7 @@ from vigie.kafka.acl import (
     Operation,
     PatternType,
     ResourceType,
+    gateway_acls,
     partner_acls,
     partner_principal,
     unit_acls,
@@ -135,8 +136,9 @@ def _user(login: str, comment: str, rules: list[AclRule] | None,
 
 def render_users(registry: Registry, app_id: str) -> str:
     """A KafkaUser per partner and unit (ACLs of ``acl_plan``, quotas of the registry), the
-    workers' (``worker_acls`` without CREATE: topics.yaml declares the topics) and the
-    administrator's (a super-user of kafka-cluster.yaml: no ACL)."""
+    workers' (``worker_acls`` without CREATE: topics.yaml declares the topics), the partner
+    gateway's (``gateway_acls``) and the administrator's (a super-user of
+    kafka-cluster.yaml: no ACL)."""
     docs = []
     for p in registry.partners:
         login = partner_principal(p.id)
@@ -149,14 +151,17 @@ def render_users(registry: Registry, app_id: str) -> str:
     worker = [r for r in worker_acls(registry.partner_ids(), registry.unit_ids(), app_id)
               if r.operation is not Operation.CREATE]
     docs.append(_user(registry.worker_login, "shared by every worker pod", worker))
+    docs.append(_user(registry.gateway_login, "shared by every gateway replica",
+                      gateway_acls(registry.partner_ids(), app_id)))
     docs.append(_user(registry.admin_login, "super-user (kafka-cluster.yaml): operations",
                       None))
     header = (
         _GENERATED.format(registry="the registry of participants")
         + "# Kafka logins (SCRAM-SHA-512), their ACLs and client quotas, reconciled by Strimzi's\n"
         "# User Operator: each KafkaUser gets a Secret of the same name (`password`,\n"
-        "# `sasl.jaas.config`). ACLs: vigie.kafka.acl (partner_acls, unit_acls, worker_acls;\n"
-        "# docs/security.md); quotas: the registry's (a flooding login is throttled).\n"
+        "# `sasl.jaas.config`). ACLs: vigie.kafka.acl (partner_acls, unit_acls, worker_acls,\n"
+        "# gateway_acls; docs/security.md); quotas: the registry's (a flooding login is\n"
+        "# throttled).\n"
     )
     return header + "---\n".join(docs)
 

@@ -44,6 +44,8 @@ from tests.integration.secure_tools import (
     worker_logged_in,
 )
 from vigie.broker.secure import (
+    ADMIN,
+    GATEWAY,
     WORKER,
     ClientConfig,
     SecureBroker,
@@ -54,7 +56,12 @@ from vigie.contracts import topics
 from vigie.contracts.codec import decode
 from vigie.contracts.enums import AckStatus, LocateMethod
 from vigie.contracts.models import Acknowledgement, RoutedEvent
+from vigie.gateway.acks import AckIndex, tail_acks
+from vigie.gateway.publisher import KafkaPublisher
+from vigie.gateway.webhooks import group_of
+from vigie.kafka.acl import gateway_group_prefix
 from vigie.reference.sites import load_sample_sites
+from vigie.settings import Settings
 
 confluent_kafka = pytest.importorskip("confluent_kafka")
 
@@ -175,6 +182,12 @@ def _group(principal: str) -> str:
     return f"{principal}-test-{uuid.uuid4().hex[:6]}"
 
 
+def _gateway_group() -> str:
+    """A group the gateway login may join: its webhook dispatchers' prefix (default app id,
+    the secure broker's)."""
+    return f"{gateway_group_prefix(Settings(_env_file=None).app_id)}test-{uuid.uuid4().hex[:6]}"
+
+
 DENIED = [
     Case(PA, "WRITE", topics.partner_incidents(PARTNER_B), why="partner A cannot write B's input"),
     Case(PA, "READ", topics.partner_acks(PARTNER_B), _group(PA), "partner A cannot read B's acks"),
@@ -185,6 +198,12 @@ DENIED = [
     Case(UX, "WRITE", topics.unit_status(UNIT_Y), why="unit X cannot write Y's status"),
     Case(WORKER, "WRITE", topics.partner_incidents(PARTNER_A),
          why="the worker login cannot impersonate a partner"),
+    Case(GATEWAY, "WRITE", topics.unit_status(UNIT_X),
+         why="the gateway login cannot impersonate a unit"),
+    Case(GATEWAY, "READ", topics.unit_incidents(UNIT_X), _gateway_group(),
+         "the gateway login cannot read what units receive"),
+    Case(GATEWAY, "READ", topics.partner_incidents(PARTNER_A), _gateway_group(),
+         "the gateway login writes partners' input topics but cannot read them back"),
 ]
 
 ALLOWED = [
@@ -236,6 +255,45 @@ def test_allowed(secure_broker: SecureBroker, case: Case, client: str) -> None:
         f"{case.why}: User:{case.principal} {case.operation} {case.topic} via {client} "
         f"should succeed, got {got}"
     )
+
+
+def test_gateway_login_publishes_and_reads_acks(secure_broker: SecureBroker) -> None:
+    """``vigie gateway``'s own Kafka code, logged in as ``vigie-gateway`` with nothing but
+    ``gateway_acls``: its idempotent producer publishes to a partner's input topic (no
+    IDEMPOTENT_WRITE on the cluster: WRITE on a topic is enough since KIP-679), its GET index
+    reads the acks outside any group up to the end, a webhook dispatcher's group reads them;
+    a group outside its prefix is refused."""
+    settings = secure_broker.settings_for(GATEWAY)
+    config = secure_broker.client_config(GATEWAY)
+    value = f"gateway-{uuid.uuid4().hex}".encode()
+
+    async def go() -> None:
+        publisher = KafkaPublisher(settings, TIMEOUT)
+        await publisher.start()
+        try:
+            await publisher.publish([(topics.partner_incidents(PARTNER_A), b"gw-e1", value)])
+        finally:
+            await publisher.stop()
+        index, stop = AckIndex(10), asyncio.Event()
+        reader = asyncio.create_task(tail_acks(settings, [PARTNER_A, PARTNER_B], index, 1.0,
+                                               stop))
+        deadline = time.monotonic() + TIMEOUT
+        while not index.ready and not reader.done() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        stop.set()
+        await reader  # raises what refused it, if anything did
+        assert index.ready
+
+    asyncio.run(go())
+    kept = asyncio.run(read_committed_as(secure_broker.client_config(ADMIN),
+                                         topics.partner_incidents(PARTNER_A), None,
+                                         lambda value: value, until=lambda got: value in got,
+                                         timeout=TIMEOUT, settle=0.0))
+    assert value in kept
+    dispatcher_group = group_of(settings, PARTNER_A)
+    assert _aiokafka_read(config, topics.partner_acks(PARTNER_A), dispatcher_group) == "ok"
+    assert _aiokafka_read(config, topics.partner_acks(PARTNER_A), _group(PA)) == \
+        GROUP_DENIED["aiokafka"]
 
 
 # -- authentication and transport --------------------------------------------------------------

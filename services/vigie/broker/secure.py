@@ -2,10 +2,10 @@
 
 Why: one topic per partner and per unit only isolates anyone if the broker knows who is
 connecting and refuses what is not theirs. This module makes the local broker prove it: every
-partner, unit and the workers get their own SCRAM login, TLS hides passwords and payloads on
-the wire, and ``StandardAuthorizer`` with ``allow.everyone.if.no.acl.found=false`` refuses
-whatever ``vigie.kafka.acl.acl_plan`` (the deployment's plan, not this module's) does not
-allow. See docs/security.md.
+partner, unit, the workers and the gateway get their own SCRAM login, TLS hides passwords and
+payloads on the wire, and ``StandardAuthorizer`` with ``allow.everyone.if.no.acl.found=false``
+refuses whatever ``vigie.kafka.acl.acl_plan`` (the deployment's plan, not this module's) does
+not allow. See docs/security.md.
 
 Everything secret (passwords, keystores) is generated on first start into
 ``<state>/secure/secrets`` (git-ignored, directory 0700, files 0600) and reused afterwards.
@@ -37,6 +37,7 @@ from vigie.broker.local import KAFKA_CONF_DIR, BrokerError, LocalBroker, broker_
 from vigie.kafka import clients
 from vigie.kafka.acl import (
     ADMIN,
+    GATEWAY,
     WORKER,
     AclError,
     AclRule,
@@ -197,9 +198,10 @@ class SecureBroker(LocalBroker):
         return sorted({u.unit_id for u in load_units_file().units})
 
     def principals(self) -> list[str]:
-        """Every SCRAM login: admin, the worker, one per partner and one per unit."""
+        """Every SCRAM login: admin, the worker, the gateway, one per partner and one per
+        unit."""
         return [
-            ADMIN, WORKER,
+            ADMIN, WORKER, GATEWAY,
             *(partner_principal(p) for p in sorted(set(self.settings.partners))),
             *(unit_principal(u) for u in self.unit_ids()),
         ]

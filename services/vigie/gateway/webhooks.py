@@ -33,6 +33,7 @@ from vigie.contracts.models import Acknowledgement
 from vigie.gateway.partners import GatewayPartner
 from vigie.gateway.settings import GatewaySettings
 from vigie.kafka import clients
+from vigie.kafka.acl import gateway_group_prefix
 from vigie.settings import Settings
 
 log = logging.getLogger("vigie.gateway.webhooks")
@@ -58,7 +59,8 @@ def body_of(ack: Acknowledgement) -> bytes:
 
 
 def group_of(settings: Settings, partner_id: str) -> str:
-    return f"{settings.app_id}-gateway-webhook-{partner_id}"
+    """The partner's dispatcher group (the gateway login's ACLs allow this prefix only)."""
+    return gateway_group_prefix(settings.app_id) + partner_id
 
 
 class WebhookDispatcher:

@@ -27,6 +27,9 @@ K = TypeVar("K")
 ADMIN = "admin"
 #: The login of every Vigie worker process (the registry's worker login; a test checks it).
 WORKER = "vigie-worker"
+#: The login of every replica of the partner gateway (``vigie gateway``; the registry's
+#: gateway login).
+GATEWAY = "vigie-gateway"
 
 
 def partner_principal(partner_id: str) -> str:
@@ -173,12 +176,44 @@ def worker_acls(partners: Iterable[str], units: Iterable[str], app_id: str) -> l
     return plan
 
 
+def gateway_group_prefix(app_id: str) -> str:
+    """The consumer groups of the gateway's webhook dispatchers start with this (one group
+    per partner: ``<app_id>-gateway-webhook-<partner>``, vigie.gateway.webhooks)."""
+    return f"{app_id}-gateway-webhook-"
+
+
+def gateway_acls(partners: Iterable[str], app_id: str) -> list[AclRule]:
+    """What the partner gateway (``vigie gateway``) needs, and no more.
+
+    * WRITE (with DESCRIBE) the partners' two input topics: it publishes what a partner
+      POSTs, as the partner's own producer would. A stolen gateway login could thus publish
+      as any partner (that is its job) but never as a unit, nor read what units receive;
+    * READ the partners' acks topics: the GET index reads them outside any group (assigned
+      partitions, no offsets), the webhook dispatchers in the groups of
+      ``gateway_group_prefix`` (offsets committed once a POST was answered 2xx);
+    * nothing on units' topics, reference data, transactions or the cluster: its producer is
+      idempotent but not transactional, and since Kafka 3.0 (KIP-679) WRITE on a topic is
+      enough for an idempotent producer's InitProducerId (IDEMPOTENT_WRITE on the cluster is
+      deprecated), as for the partners' own producers.
+    """
+    g, T = GATEWAY, ResourceType.TOPIC
+    plan: list[AclRule] = []
+    for p in sorted(set(partners)):
+        plan += _rules(g, T, [topics.partner_incidents(p), topics.partner_alerts(p)],
+                       [Operation.WRITE, Operation.DESCRIBE])
+        plan += _rules(g, T, [topics.partner_acks(p)], [Operation.READ, Operation.DESCRIBE])
+    plan += _rules(g, ResourceType.GROUP, [gateway_group_prefix(app_id)],
+                   [Operation.READ, Operation.DESCRIBE], PatternType.PREFIXED)
+    return plan
+
+
 def acl_plan(partners: Iterable[str], units: Iterable[str], app_id: str) -> list[AclRule]:
     """Every ALLOW binding of the deployment; anything else is denied by the authorizer."""
     partners, units = sorted(set(partners)), sorted(set(units))
     plan = [rule for p in partners for rule in partner_acls(p)]
     plan += [rule for u in units for rule in unit_acls(u)]
     plan += worker_acls(partners, units, app_id)
+    plan += gateway_acls(partners, app_id)
     return plan
 
 

@@ -65,10 +65,11 @@ class Participant(_Strict):
 
 
 class Operator(_Strict):
-    """A login of Vigie itself: the administrator (super-user) or the workers."""
+    """A login of Vigie itself: the administrator (super-user), the workers, or the partner
+    gateway (``vigie gateway``, which publishes for partners without a Kafka client)."""
 
     login: str = Field(pattern=ID_PATTERN)
-    role: Literal["admin", "worker"]
+    role: Literal["admin", "worker", "gateway"]
     name: str
 
 
@@ -91,8 +92,9 @@ class Registry(_Strict):
             if len(ids) != len(set(ids)):
                 raise ValueError(f"duplicate {kind} id in the registry")
         roles = sorted(o.role for o in self.operations)
-        if roles != ["admin", "worker"]:
-            raise ValueError(f"the registry needs one admin and one worker login, not {roles}")
+        if roles != ["admin", "gateway", "worker"]:
+            raise ValueError("the registry needs one admin, one worker and one gateway login, "
+                             f"not {roles}")
         return self
 
     # -- reading -------------------------------------------------------------------------------
@@ -116,6 +118,10 @@ class Registry(_Strict):
     @property
     def worker_login(self) -> str:
         return self._operator("worker")
+
+    @property
+    def gateway_login(self) -> str:
+        return self._operator("gateway")
 
     def entry(self, kind: Kind, participant_id: str) -> Participant | None:
         entries = self.partners if kind == "partner" else self.units

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vigie import manifests
-from vigie.kafka.acl import WORKER
+from vigie.kafka.acl import GATEWAY, WORKER
 from vigie.reference.participants import REGISTRY_FILE, load_registry
 
 yaml = pytest.importorskip("yaml")
@@ -37,7 +37,8 @@ def test_render_parameters_are_the_deployment_s() -> None:
 
 
 def test_every_participant_has_its_user_and_topics() -> None:
-    """All 4 landlords and 23 units of the registry, the workers and the administrator."""
+    """All 4 landlords and 23 units of the registry, the workers, the gateway and the
+    administrator."""
     registry = load_registry(REGISTRY_FILE)
     users = {d["metadata"]["name"]: d for d in yaml.safe_load_all(
         (K8S / "users.yaml").read_text()) if d}
@@ -46,8 +47,9 @@ def test_every_participant_has_its_user_and_topics() -> None:
     assert len(registry.partners) == 4 and len(registry.units) == 23
     assert set(users) == {*(f"partner-{p}" for p in registry.partner_ids()),
                           *(f"unit-{u}" for u in registry.unit_ids()),
-                          registry.worker_login, registry.admin_login}
-    assert registry.worker_login == WORKER
+                          registry.worker_login, registry.gateway_login,
+                          registry.admin_login}
+    assert (registry.worker_login, registry.gateway_login) == (WORKER, GATEWAY)
     for p in registry.partner_ids():
         assert f"partner.{p}.incidents.v1" in topics and f"partner.{p}.acks.v1" in topics
         quotas = users[f"partner-{p}"]["spec"]["quotas"]

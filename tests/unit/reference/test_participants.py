@@ -32,7 +32,8 @@ def test_shipped_registry_lists_every_reference_unit_and_the_four_landlords() ->
     reference_units = {u.unit_id for u in load_units_file().units}
     assert len(reference_units) == 23
     assert reference_units <= set(registry.unit_ids())
-    assert (registry.admin_login, registry.worker_login) == ("vigie-admin", "vigie-worker")
+    assert (registry.admin_login, registry.worker_login, registry.gateway_login) == (
+        "vigie-admin", "vigie-worker", "vigie-gateway")
 
 
 def test_file_layout_is_stable() -> None:
@@ -53,7 +54,7 @@ def test_duplicates_and_missing_roles_are_refused() -> None:
         Registry.model_validate(data)
     data = _data()
     data["operations"] = [o for o in data["operations"] if o["role"] != "worker"]
-    with pytest.raises(ValidationError, match="one admin and one worker"):
+    with pytest.raises(ValidationError, match="one admin, one worker and one gateway"):
         Registry.model_validate(data)
     data = _data()
     data["partners"][0]["quota"] = {}  # a typo must not pass silently
