@@ -438,7 +438,13 @@ class ClusterChaos(Chaos):
         fault = Fault(kind, time.time())
         self._mark_logs()
         if name in BROKER_FAULTS:
-            self.broker_fault(fault)
+            try:
+                self.broker_fault(fault)
+            except BrokerError as exc:  # a node that cannot come back: say so, go on
+                self.report.problems.append(f"{fault.kind}: {exc}")
+                self.note(f"{fault.kind}: a node did not come back ({exc})")
+                with contextlib.suppress(BrokerError):
+                    self.cluster.start(timeout=self.faults_config.healthy_timeout)
         else:
             self.note(f"{kind}: {name}")
             self.step(name)  # the harness's worker kill, join or leave
