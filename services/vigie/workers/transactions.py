@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 
 from vigie import metrics
 from vigie.kafka import clients
+from vigie.kafka.partitioning import key_partition
 from vigie.pipeline.messages import Outbound
 from vigie.settings import Settings
 
@@ -92,10 +93,41 @@ class TransactionPool:
         producer = self._producers[partition]
         await producer.begin_transaction()
         sent: list[Awaitable[Any]] = []
-        for out in work.outbound:
-            sent.append(await producer.send(out.topic, out.value, key=out.key,
-                                            partition=out.partition))
+        counts = {t: len(await producer.partitions_for(t))
+                  for t in {out.topic for out in work.outbound if out.partition is None}}
+        for (topic, p), records in batches(work.outbound, counts).items():
+            batch = producer.create_batch()
+            rest = len(records)
+            for i, (key, value) in enumerate(records):
+                if batch.append(key=key, value=value, timestamp=None) is None:  # full
+                    rest = i
+                    break
+            sent.append(await producer.send_batch(batch, topic, partition=p))
+            # A second send_batch to the same partition would wait for the first to be
+            # delivered (aiokafka queues one builder per partition): the rest goes record
+            # by record, into the producer's own batches, without waiting.
+            for key, value in records[rest:]:
+                sent.append(await producer.send(topic, value, key=key, partition=p))
         if work.offsets:
             await producer.send_offsets_to_transaction(work.offsets, self.group_id)
         await asyncio.gather(*sent)
         await producer.commit_transaction()
+
+
+def batches(outbound: Iterable[Outbound], partition_counts: Mapping[str, int]
+            ) -> dict[tuple[str, int], list[tuple[bytes | None, bytes]]]:
+    """The records of a transaction by (topic, partition), in their order.
+
+    Sent as one batch each (``send_batch``) rather than record by record: aiokafka's
+    ``send`` costs a coroutine, a future, a partitioner call and an accumulator lookup per
+    record (about a third of the worker's own CPU for ~3 records per input). A record
+    without a partition goes where the producer's partitioner would put it: murmur2 of its
+    key (``vigie.kafka.partitioning``) over ``partition_counts[topic]`` — or, without a
+    key, partition 0 of the topic (Vigie's outputs are all keyed)."""
+    grouped: dict[tuple[str, int], list[tuple[bytes | None, bytes]]] = {}
+    for out in outbound:
+        p = out.partition
+        if p is None:
+            p = key_partition(out.key, partition_counts[out.topic]) or 0
+        grouped.setdefault((out.topic, p), []).append((out.key, out.value))
+    return grouped
