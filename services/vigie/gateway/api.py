@@ -17,7 +17,7 @@ from urllib.parse import parse_qs
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import OAuth2
 from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
@@ -25,6 +25,7 @@ from pydantic.json_schema import models_json_schema
 from vigie.acks.lifecycle import current_state
 from vigie.contracts.enums import AckStatus
 from vigie.contracts.models import Acknowledgement, PartnerEvent
+from vigie.gateway import metrics
 from vigie.gateway.acks import AckIndex
 from vigie.gateway.auth import SCOPE, AuthError, Authority
 from vigie.gateway.checks import Checked, Refusal, check_body
@@ -32,6 +33,7 @@ from vigie.gateway.limits import RateLimiter
 from vigie.gateway.partners import GatewayPartners
 from vigie.gateway.publisher import Publisher
 from vigie.gateway.settings import GatewaySettings
+from vigie.routing.policy import lane_for
 from vigie.settings import Settings
 
 TOKEN_PATH = "/v1/oauth/token"
@@ -175,6 +177,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         docs_url=None, redoc_url=None,
     )
     app.state.gateway = gateway
+    app.add_middleware(metrics.RequestMetrics)
 
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -244,19 +247,25 @@ def create_app(gateway: Gateway) -> FastAPI:
         checked = check_body(body, partner_id, gateway.settings, gateway.clock(),
                              gateway.config.max_batch)
         if checked.refusals:
+            for refusal in checked.refusals:
+                metrics.EVENTS_REFUSED.labels(partner_id, refusal.reason.value).inc()
             _refuse(checked)
         # Idempotency: an event the pipeline already took is not published again (another
         # replica may not know it yet: the pipeline then answers DUPLICATE); the answer is
         # the same either way, built from the event id only.
-        fresh = [record for event, record in checked.accepted
+        fresh = [(event, record) for event, record in checked.accepted
                  if not gateway.index.accepted(partner_id, event.event_id)]
         if fresh:
             try:
-                await gateway.publisher.publish(fresh)
+                await gateway.publisher.publish([record for _, record in fresh])
             except Exception:
                 raise ApiError(503, "Publication impossible pour l'instant : renvoyez le "
                                "même événement (même identifiant) plus tard.",
                                headers={"Retry-After": "5"}) from None
+            for event, _ in fresh:
+                metrics.EVENTS_PUBLISHED.labels(partner_id, lane_for(event).value).inc()
+        if len(fresh) < len(checked.accepted):
+            metrics.EVENTS_REPEATED.labels(partner_id).inc(len(checked.accepted) - len(fresh))
         answers = [Accepted(event_id=e.event_id, acknowledgements=f"/v1/events/{e.event_id}")
                    for e, _ in checked.accepted]
         return AcceptedBatch(events=answers) if checked.batch else answers[0]
@@ -284,6 +293,13 @@ def create_app(gateway: Gateway) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """Not authenticated, like the workers' (``vigie.workers.http``): the gateway's port
+        faces partners, so a deployment exposes only ``/v1`` to them (docs/gateway.md)."""
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:

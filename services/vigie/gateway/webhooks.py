@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import logging
 import random
+import time
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -30,6 +31,7 @@ from aiokafka.errors import KafkaError
 from vigie.contracts import topics
 from vigie.contracts.codec import DecodeError, decode
 from vigie.contracts.models import Acknowledgement
+from vigie.gateway import metrics
 from vigie.gateway.partners import GatewayPartner
 from vigie.gateway.settings import GatewaySettings
 from vigie.kafka import clients
@@ -78,6 +80,10 @@ class WebhookDispatcher:
         self.stop = stop
         self.delivered = 0
         self.failures = 0
+        #: When each partition's delivery now being retried first failed (epoch seconds, as
+        #: the gauge, for PromQL's time()).
+        self._failing: dict[TopicPartition, float] = {}
+        self._backlog = 0
 
     async def run(self) -> None:
         consumer = clients.consumer(
@@ -90,6 +96,7 @@ class WebhookDispatcher:
         try:
             while not self.stop.is_set():
                 batch = await consumer.getmany(timeout_ms=500, max_records=200)
+                await self._measure_backlog(consumer, batch)
                 await asyncio.gather(*(self._partition(consumer, tp, records)
                                        for tp, records in batch.items()))
         finally:
@@ -109,6 +116,7 @@ class WebhookDispatcher:
                 return
             try:
                 await consumer.commit({tp: record.offset + 1})
+                self._set_backlog(self._backlog - 1)
             except KafkaError as exc:
                 # Delivered but not committed (the partition moved, or the coordinator is
                 # away): the next owner sends it again, the receiver drops it by its key.
@@ -117,6 +125,36 @@ class WebhookDispatcher:
                                    "error": type(exc).__name__})
                 self._rewind(consumer, tp, record.offset + 1)
                 return
+
+    async def _measure_backlog(
+            self, consumer: AIOKafkaConsumer,
+            batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """What this replica still has to deliver: the batch in hand and what lies between
+        its position and the end of each partition it owns (as of the last fetch: the last
+        stable offset, read_committed's end; a transaction marker may count for one)."""
+        behind = sum(len(records) for records in batch.values())
+        for tp in consumer.assignment():
+            end = consumer.last_stable_offset(tp)
+            end = consumer.highwater(tp) if end is None else end
+            if end is not None:
+                behind += max(0, end - await consumer.position(tp))
+        self._set_backlog(behind)
+
+    def _set_backlog(self, value: int) -> None:
+        self._backlog = max(0, value)
+        metrics.WEBHOOK_BACKLOG.labels(self.partner.partner_id).set(self._backlog)
+
+    def _failing_since(self, tp: TopicPartition, failing: bool) -> None:
+        """Keep the retry gauges: a partition's delivery starts or stops failing."""
+        partner = self.partner.partner_id
+        if failing and tp not in self._failing:
+            self._failing[tp] = time.time()
+            metrics.WEBHOOK_RETRYING.labels(partner).inc()
+        elif not failing and tp in self._failing:
+            del self._failing[tp]
+            metrics.WEBHOOK_RETRYING.labels(partner).dec()
+        metrics.WEBHOOK_FAILING_SINCE.labels(partner).set(min(self._failing.values(),
+                                                              default=0.0))
 
     @staticmethod
     def _rewind(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> None:
@@ -132,20 +170,33 @@ class WebhookDispatcher:
                    SIGNATURE_HEADER: signature(self.secret, body),
                    IDEMPOTENCY_HEADER: ack.ack_id,
                    "User-Agent": "vigie-gateway"}
-        delay = self.config.webhook_backoff_initial_seconds
+        try:
+            return await self._post_until_delivered(
+                consumer, tp, body, headers, self.config.webhook_backoff_initial_seconds)
+        finally:
+            self._failing_since(tp, failing=False)
+
+    async def _post_until_delivered(self, consumer: AIOKafkaConsumer, tp: TopicPartition,
+                                    body: bytes, headers: dict[str, str], delay: float) -> bool:
+        deliveries = metrics.WEBHOOK_DELIVERIES
         attempt = 0
         while not self.stop.is_set() and tp in consumer.assignment():
             attempt += 1
             try:
                 answer = await self.http.post(self.url, content=body, headers=headers,
                                               timeout=self.config.webhook_timeout_seconds)
+                label = metrics.webhook_outcome(answer)
+                deliveries.labels(self.partner.partner_id, label).inc()
                 if 200 <= answer.status_code < 300:
                     self.delivered += 1
                     return True
                 outcome = f"HTTP {answer.status_code}"
             except httpx.HTTPError as exc:
+                deliveries.labels(self.partner.partner_id,
+                                  metrics.webhook_outcome(None, exc)).inc()
                 outcome = type(exc).__name__
             self.failures += 1
+            self._failing_since(tp, failing=True)
             if attempt == 1 or attempt % 10 == 0:
                 log.warning("webhook delivery failed, retrying",
                             extra={"partner": self.partner.partner_id, "outcome": outcome,

@@ -21,14 +21,15 @@ yaml = pytest.importorskip("yaml")
 
 ROOT = Path(__file__).resolve().parents[3]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
-RULES = PROMETHEUS / "rules" / "vigie.rules.yml"
+#: Every rules file Prometheus loads (``rules/*.yml``): the workers' and the gateway's.
+RULE_FILES = sorted((PROMETHEUS / "rules").glob("*.yml"))
 RULE_TESTS = sorted((PROMETHEUS / "tests").glob("*.test.yml"))
 K8S = ROOT / "deploy" / "k8s"
 PROMTOOL = shutil.which("promtool")
 
 
 def _alerts() -> list[dict[str, Any]]:
-    groups = yaml.safe_load(RULES.read_text())["groups"]
+    groups = [g for path in RULE_FILES for g in yaml.safe_load(path.read_text())["groups"]]
     return [rule for group in groups for rule in group["rules"] if "alert" in rule]
 
 

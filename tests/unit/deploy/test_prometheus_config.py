@@ -18,7 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
-RULES = PROMETHEUS_DIR / "rules" / "vigie.rules.yml"
+#: The workers' rules and the gateway's (prometheus.yml loads ``rules/*.yml``).
+RULE_FILES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
 DASHBOARDS = ROOT / "deploy" / "grafana" / "dashboards"
 #: The data sources deploy/grafana/provisioning/datasources/ provides, by uid.
 DATASOURCES = {"vigie-prometheus": "prometheus", "vigie-postgres": "grafana-postgresql-datasource"}
@@ -40,12 +41,13 @@ def _promtool(*args: str) -> str:
 @needs_promtool
 def test_promtool_check_config() -> None:
     out = _promtool("check", "config", str(PROMETHEUS_DIR / "prometheus.yml"))
-    assert "SUCCESS" in out and "1 rule files found" in out
+    assert "SUCCESS" in out and f"{len(RULE_FILES)} rule files found" in out
 
 
 @needs_promtool
 def test_promtool_check_rules() -> None:
-    out = _promtool("check", "rules", str(RULES))
+    assert len(RULE_FILES) >= 2
+    out = _promtool("check", "rules", *map(str, RULE_FILES))
     assert "SUCCESS" in out
 
 
@@ -55,10 +57,10 @@ def test_compose_scrapes_the_worker() -> None:
 
 
 def test_expected_alerts_declared() -> None:
-    text = RULES.read_text()
+    text = "".join(path.read_text() for path in RULE_FILES)
     for name in ("VigieUrgentAlertNotTakenInCharge", "VigieUrgentAlertsEscalated",
                  "VigieDeadLetters", "VigieConsumerLagGrowing", "VigiePartnerFeedSilent",
-                 "VigieReferenceDataStale"):
+                 "VigieReferenceDataStale", "VigieGatewayWebhookFailing"):
         assert f"alert: {name}\n" in text
 
 
