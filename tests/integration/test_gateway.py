@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.factories import partner_event
 from tests.integration.kafka_tools import consume, free_port
@@ -245,3 +246,23 @@ async def _scenario(http: httpx.AsyncClient, settings: Settings, receiver: Recei
     copies = sum(r.key.decode() in retried for r in inputs)
     duplicates = sum(s is AckStatus.DUPLICATE and i in retried for i, s in statuses)
     assert copies == len(retried) + duplicates
+
+    # The restarted gateway's /metrics tell the same story: it delivered A's acknowledgements
+    # that waited for the receiver (at least the two late events' ROUTED), nothing is being
+    # retried any more, and no series names an event id.
+    scrape = await http.get("/metrics")
+    assert scrape.status_code == 200
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(scrape.text)
+               for s in family.samples}
+
+    def sample(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    assert sample("vigie_gateway_webhook_deliveries_total", partner=a,
+                  outcome="delivered") >= len(late)
+    for partner in (a, b):
+        assert sample("vigie_gateway_webhook_retrying", partner=partner) == 0
+        assert sample("vigie_gateway_webhook_failing_since_timestamp_seconds",
+                      partner=partner) == 0
+    assert not [e.event_id for p in (a, b) for e in events[p] if e.event_id in scrape.text]
