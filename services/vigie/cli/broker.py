@@ -195,7 +195,7 @@ def cluster_table(cluster: LocalCluster, view: ClusterView) -> Table:
 @broker_app.command("client-config")
 def client_config(
     principal: str = typer.Argument(
-        ..., help="admin, vigie-worker, partner-<id> ou unit-<id>"
+        ..., help="admin, vigie-worker, vigie-gateway, partner-<id> ou unit-<id>"
     ),
     java: bool = typer.Option(False, "--java", help="propriétés Java, pas librdkafka"),
     env: bool = typer.Option(
