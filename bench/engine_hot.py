@@ -16,6 +16,7 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
 
@@ -34,7 +35,7 @@ PARTITIONS = 4
 ALL = list(range(PARTITIONS))
 
 
-def _producer_partitioner():  # type: ignore[no-untyped-def]
+def _producer_partitioner() -> Any:
     """What the producers partition with: Vigie's (cached murmur2) where the tree has it,
     aiokafka's default otherwise (the tree before it, for A/B runs)."""
     try:

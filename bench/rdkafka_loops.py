@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import signal
 import statistics
 import sys
 import time
@@ -41,6 +42,8 @@ from vigie.kafka.clients import librdkafka_config
 from vigie.settings import Settings
 
 CHANGELOG_TOPIC = "bench.kip447-changelog.v1"
+#: Set by SIGTERM (the bench's time box): the loop ends after its pass and reports.
+STOPPING: list[bool] = []
 
 
 def load_starts(path: Path) -> list[TopicPartition]:
@@ -55,14 +58,14 @@ def passthrough(settings: Settings, starts: list[TopicPartition], count: int) ->
     consumer.assign(starts)
     done = 0
     try:
-        while done < count:
+        while done < count and not STOPPING:
             for m in consumer.consume(num_messages=1000, timeout=0.2):
                 if m.error():
                     continue
                 while True:
                     try:
                         producer.produce(PASSTHROUGH_TOPIC, m.value(), m.key(),
-                                         partition=m.partition())
+                                         partition=int(m.partition() or 0))
                         break
                     except BufferError:  # local queue full: let deliveries drain
                         producer.poll(0.05)
@@ -98,17 +101,17 @@ def kip447(settings: Settings, group: str, topics: list[str], count: int,
     done = passes = 0
     commits: list[float] = []
     try:
-        while done < count:
+        while done < count and not STOPPING:
             batch = [m for m in consumer.consume(num_messages=pass_size, timeout=0.2)
                      if not m.error()]
             if not batch:
                 continue
             producer.begin_transaction()
             for m in batch:
-                topic = m.topic()
+                topic, partition = str(m.topic()), int(m.partition() or 0)
                 if topic not in counts:
                     counts[topic] = len(consumer.list_topics(topic).topics[topic].partitions)
-                inbound = Inbound(topic, m.partition(), m.offset(), m.key(), m.value(),
+                inbound = Inbound(topic, partition, int(m.offset() or 0), m.key(), m.value(),
                                   key_partition(m.key(), counts[topic]))
                 result = processor.handle(inbound, table.get)
                 for record in (result.related, result.record):
@@ -116,7 +119,7 @@ def kip447(settings: Settings, group: str, topics: list[str], count: int,
                         table[record.event_id] = record
                         producer.produce(CHANGELOG_TOPIC, json.dumps(
                             record.to_json(), separators=(",", ":")).encode(),
-                            record.event_id.encode(), partition=m.partition())
+                            record.event_id.encode(), partition=partition)
                 for out in result.outbound:
                     if out.partition is None:
                         producer.produce(out.topic, out.value, out.key)
@@ -156,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--partners", default="[]", help="JSON list")
     args = parser.parse_args(argv)
     settings = Settings(bootstrap_servers=args.bootstrap, partners=json.loads(args.partners))
+    signal.signal(signal.SIGTERM, lambda *_: STOPPING.append(True))
     cpu0 = time.process_time()
     if args.mode == "passthrough":
         assert args.starts is not None
