@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration lint bench chaos broker-start broker-stop clean
+.PHONY: help install run test test-unit test-integration lint bench chaos chaos-cluster chaos-cluster-short broker-start broker-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -45,6 +45,15 @@ bench: $(STAMP) ## Benchmarks against the local broker (writes bench/results/lat
 
 chaos: $(STAMP) ## Chaos run: 10,000 events, 6 worker SIGKILLs, a broker crash, poison (~6 min)
 	$(BIN)/python -m tests.chaos --events 10000 --kills 6 $(CHAOS_ARGS)
+
+chaos-cluster: $(STAMP) ## Chaos on 3 Kafka nodes: leader, coordinator, controller kills, rolling restart, 2 down (~14 min)
+	$(BIN)/python -m tests.chaos.cluster --events 10000 --kills 6 \
+		--json bench/results/chaos-cluster.json $(CHAOS_ARGS)
+
+chaos-cluster-short: $(STAMP) ## Shorter cluster chaos (CI step after make test; < 10 min)
+	$(BIN)/python -m tests.chaos.cluster --events 2000 --rate 6 --kills 2 --down 5 \
+		--two-down 10 --baseline 10 \
+		--faults leader-kill,coordinator-kill,controller-kill,two-down $(CHAOS_ARGS)
 
 broker-start: $(STAMP) ## Start the local Kafka broker in the background
 	$(BIN)/vigie broker start

@@ -628,7 +628,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000, help="feed messages")
     parser.add_argument("--kills", type=int, default=6, help="worker SIGKILLs (>= 2)")
-    parser.add_argument("--rate", type=float, default=15.0,
+    parser.add_argument("--rate", type=float, default=14.0,
                         help="feed messages per second (low enough that the feed outlasts "
                         "the faults: a node restart takes 30-60 s on a small machine)")
     parser.add_argument("--poison-every", type=int, default=50)
