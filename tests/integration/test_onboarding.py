@@ -2,7 +2,8 @@
 the real command: ``vigie onboard partner nouveau-bailleur`` as the administrator, then the
 new login publishes to its own topic and reads its own acknowledgements, and nothing of
 another landlord's; ``vigie offboard`` then takes its access away (its next produce, on the
-connection it already has, is refused; a new login attempt fails) and keeps its data.
+connection it already has, is refused; a new login attempt fails), takes away the gateway's
+right to publish for it, and keeps its data.
 The registry edited is a copy (VIGIE_REGISTRY_FILE), never the shipped file.
 """
 
@@ -20,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, TopicAuthorizationFailedError
 
 from tests.integration.secure_tools import PARTNER_A, produce_as, read_committed_as
-from vigie.broker.secure import ADMIN, WORKER, SecureBroker
+from vigie.broker.secure import ADMIN, GATEWAY, WORKER, SecureBroker
 from vigie.contracts import topics
 from vigie.kafka.quotas import describe_quotas
 from vigie.reference.participants import REGISTRY_FILE, load_registry
@@ -76,6 +77,9 @@ async def _onboard_use_offboard(broker: SecureBroker, tmp_path: Path) -> None:
         sent = await producer.send_and_wait(topics.partner_incidents(NEW), b"bytes", key=b"e1")
         assert sent.topic == topics.partner_incidents(NEW)
         await produce_as(broker.client_config(WORKER), topics.partner_acks(NEW), b"e1", b"ack")
+        # The gateway may publish for it too (onboarding gave it the landlord's topics).
+        await produce_as(broker.client_config(GATEWAY), topics.partner_alerts(NEW), b"e9",
+                         b"by-gateway")
         acks = await read_committed_as(partner, topics.partner_acks(NEW), f"{LOGIN}-acks",
                                        lambda value: value, until=bool, settle=0.0)
         assert acks == [b"ack"]
@@ -100,6 +104,10 @@ async def _onboard_use_offboard(broker: SecureBroker, tmp_path: Path) -> None:
             await producer.send_and_wait(topics.partner_incidents(NEW), b"late", key=b"e3")
     finally:
         await producer.stop()
+    # Nor may the gateway publish as it any more.
+    with pytest.raises(TopicAuthorizationFailedError):
+        await produce_as(broker.client_config(GATEWAY), topics.partner_alerts(NEW), b"e8",
+                         b"late-by-gateway")
     # ... and a new connection cannot log in.
     with pytest.raises(KafkaError):
         await produce_as(partner, topics.partner_incidents(NEW), b"e4", b"bytes",
