@@ -135,7 +135,8 @@ def _onboard(kind: Kind, participant_id: str, name: str | None, rotate: bool,
         created = ", ".join(done.topics_created) or "aucun (ils existaient)"
         console.print(Text(f"  topics créés : {created}"))
         console.print(Text(f"  ACL : {done.acls} règles appliquées (les siennes et celles "
-                           "des workers sur ses topics)"))
+                           "des workers" + (" et de la passerelle" if kind == "partner" else "")
+                           + " sur ses topics)"))
         limits = ", ".join(f"{k}={int(v)}" for k, v in done.quotas.kafka().items())
         console.print(Text(f"  quotas : {limits}"))
         config = ClientConfig(bootstrap or settings.bootstrap_servers, done.login, password,
