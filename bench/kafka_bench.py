@@ -186,9 +186,9 @@ def main(argv: list[str] | None = None) -> int:
 
     r = bench.results
     if args.only:  # partial: the figures its runs allow, and the goals they judge
-        r["machine"] = record.machine()
-        r["loadavg_before"] = [round(x, 2) for x in load_before]
-        r["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+        record.context(r, load_before)
+        r["only"] = args.only
+        r["wall_seconds"] = round(time.perf_counter() - started)
         record.derive(r)
         r["goals"] = {name: {"measured": m, "target": t, "met": ok}
                       for name, m, t, ok in verdicts(r)}

@@ -39,15 +39,20 @@ def machine() -> dict[str, Any]:
 
 def headline(r: dict[str, Any], load_before: tuple[float, float, float]) -> None:
     """Add to ``r`` (every run made) the context and the figures the goals are judged on."""
+    context(r, load_before)
+    derive(r)
+    r["goals"] = {name: {"measured": m, "target": t, "met": ok}
+                  for name, m, t, ok in verdicts(r)}
+
+
+def context(r: dict[str, Any], load_before: tuple[float, float, float]) -> None:
+    """What a later reader needs to judge the figures: machine, load, date, commit."""
     r["machine"] = machine()
     r["loadavg_before"] = [round(x, 2) for x in load_before]
     r["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     r["dirty_tree"] = bool(_git("status", "--porcelain", "--", "services"))
     r["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     r["git"] = _git("rev-parse", "--short", "HEAD")
-    derive(r)
-    r["goals"] = {name: {"measured": m, "target": t, "met": ok}
-                  for name, m, t, ok in verdicts(r)}
 
 
 def derive(r: dict[str, Any]) -> None:
