@@ -60,6 +60,28 @@ def diversion_of(decision: RoutingDecision) -> tuple[str, str] | None:
     return decision.routing_rule, decision.competent_unit_id
 
 
+def _routed_record(msg: Inbound, partner_id: str, event: PartnerEvent,
+                   decision: RoutingDecision, now: datetime) -> EventRecord:
+    """What the state remembers of a new event just routed (to units or to the sandbox):
+    one builder, so both kinds keep the same fields; the callers set what differs."""
+    return EventRecord(
+        event_id=event.event_id,
+        partner_id=partner_id,
+        status=AckStatus.ROUTED,
+        source=msg.coordinates_text,
+        units=tuple(decision.units),
+        lane=decision.lane,
+        reason_code=decision.reason_code,
+        routed_at=now.timestamp(),
+        lifecycle=(AckStatus.ROUTED,),
+        insee_code=decision.insee_code,
+        force=decision.force.value if decision.force else None,
+        routing_rule=decision.routing_rule,
+        competent_unit=decision.competent_unit_id,
+        cap_status=cap_status_of(event),
+    )
+
+
 class IntakeProcessor:
     """Turns one raw partner message into routed copies, one ack and a table record."""
 
@@ -201,24 +223,11 @@ class IntakeProcessor:
                                   units=decision.units, reason=reason,
                                   routing_rule=decision.routing_rule,
                                   competent_unit=decision.competent_unit_id))
-        record = EventRecord(
-            event_id=event.event_id,
-            partner_id=partner_id,
-            status=AckStatus.ROUTED,
-            source=msg.coordinates_text,
-            units=tuple(decision.units),
-            lane=decision.lane,
-            reason_code=decision.reason_code,
-            routed_at=now.timestamp(),
-            lifecycle=(AckStatus.ROUTED,),
-            insee_code=decision.insee_code,
-            force=decision.force.value if decision.force else None,
+        record = replace(
+            _routed_record(msg, partner_id, event, decision, now),
             event_bytes=msg.value,
             alert_deadline=(self._alert_deadline(decision.lane, now) if sent.escalates
                             else None),
-            routing_rule=decision.routing_rule,
-            competent_unit=decision.competent_unit_id,
-            cap_status=cap_status_of(event),
         )
         outcome = (
             Outcome.MANUAL_TRIAGE
@@ -260,23 +269,8 @@ class IntakeProcessor:
                                     reason_text=cap.sandbox_text(sent, decision.force, note),
                                     routing_rule=decision.routing_rule,
                                     competent_unit=decision.competent_unit_id))
-        record = EventRecord(
-            event_id=event.event_id,
-            partner_id=partner_id,
-            status=AckStatus.ROUTED,
-            source=msg.coordinates_text,
-            units=tuple(decision.units),
-            lane=decision.lane,
-            reason_code=sent.reason.value,
-            routed_at=now.timestamp(),
-            lifecycle=(AckStatus.ROUTED,),
-            insee_code=decision.insee_code,
-            force=decision.force.value if decision.force else None,
-            routing_rule=decision.routing_rule,
-            competent_unit=decision.competent_unit_id,
-            cap_status=cap_status_of(event),
-            sandbox=True,
-        )
+        record = replace(_routed_record(msg, partner_id, event, decision, now),
+                         reason_code=sent.reason.value, sandbox=True)
         # No unit, no category: nothing of it reaches the units' or the committee's counts.
         return StageResult(Outcome.ROUTED, partner_id, outbound, record,
                            reason_code=sent.reason.value, lane=decision.lane,
