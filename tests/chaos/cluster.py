@@ -56,13 +56,11 @@ from tests.chaos.harness import (
     ChaosReport,
     Input,
     Publisher,
-    build_inputs,
     check,
     collect,
     diagnose,
     missing_inputs,
     raise_partner_topic_limits,
-    remapped_sites,
 )
 from vigie.broker.cluster import LocalCluster
 from vigie.broker.local import BrokerError
@@ -470,11 +468,7 @@ class ClusterChaos(Chaos):
     def run(self) -> ChaosReport:  # the report's figures; ``self.result`` holds the rest
         started = time.monotonic()
         config = self.config
-        sites = remapped_sites(self.partners)
-        inputs = build_inputs(sites, self.partners, config, self.settings.partitions)
-        self.report.inputs = len(inputs)
-        self.report.poison = sum(i.kind != "feed" for i in inputs)
-        self.report.feed = len(inputs) - self.report.poison
+        sites, inputs = self._plan_inputs()
         self.note(f"cluster chaos: {len(inputs)} inputs at {config.rate}/s, "
                   f"workdir {self.workdir}")
         first = self._new_worker()  # creates the topics: 3 replicas, min ISR 2

@@ -378,14 +378,19 @@ class Chaos:
             self.broker.start()
             self.report.broker_restarts += 1
 
-    def run(self) -> ChaosReport:
-        started = time.monotonic()
-        config = self.config
+    def _plan_inputs(self) -> tuple[list[SiteRecord], list[Input]]:
+        """The run's sites and inputs (feed and poison), counted in the report."""
         sites = remapped_sites(self.partners)
-        inputs = build_inputs(sites, self.partners, config, self.settings.partitions)
+        inputs = build_inputs(sites, self.partners, self.config, self.settings.partitions)
         self.report.inputs = len(inputs)
         self.report.poison = sum(i.kind != "feed" for i in inputs)
         self.report.feed = len(inputs) - self.report.poison
+        return sites, inputs
+
+    def run(self) -> ChaosReport:
+        started = time.monotonic()
+        config = self.config
+        sites, inputs = self._plan_inputs()
         self.say(f"chaos: {len(inputs)} inputs, "
                  f"workdir {self.workdir}")
         first = self._new_worker()  # creates the topics
