@@ -39,9 +39,27 @@ lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check services tests bench scripts examples/python
 	$(BIN)/mypy
 
-bench: $(STAMP) ## Benchmarks against the local broker (writes bench/results/latest.json)
+# The quixstreams peer pins pydantic<2.14 and confluent-kafka<2.13: it gets a venv of its own
+# (the bench-peer extra), passed to the bench as --peer-python; .venv only gets the profilers.
+PEER_VENV  := .vigie/peer-venv
+BENCH_HASH := $(shell sha256sum pyproject.toml | cut -c1-12)
+BENCH_STAMP := $(VENV)/.bench-$(BENCH_HASH)
+PEER_STAMP  := $(PEER_VENV)/.installed-$(BENCH_HASH)
+
+$(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,bench]'
-	$(BIN)/python -m bench
+	@rm -f $(VENV)/.bench-*
+	@touch $(BENCH_STAMP)
+
+$(PEER_STAMP): pyproject.toml
+	@test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install -q --upgrade pip
+	$(PEER_VENV)/bin/python -m pip install -q -e '.[bench-peer]'
+	@rm -f $(PEER_VENV)/.installed-*
+	@touch $(PEER_STAMP)
+
+bench: $(BENCH_STAMP) $(PEER_STAMP) ## Benchmarks against the local broker (writes bench/results/latest.json)
+	$(BIN)/python -m bench --peer-python $(PEER_VENV)/bin/python $(BENCH_ARGS)
 
 chaos: $(STAMP) ## Chaos run: 10,000 events, 6 worker SIGKILLs, a broker crash, poison (~6 min)
 	$(BIN)/python -m tests.chaos --events 10000 --kills 6 $(CHAOS_ARGS)
