@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from bench.ports import listen_port
 from bench.session import PARTNERS
 from vigie.settings import Settings
 from vigie.workers.launcher import WorkerProcess
 
 
 def start_worker(settings: Settings, log_path: Path) -> WorkerProcess:
-    """Started, not yet ready: the runs count outputs while it gets its partitions."""
+    """Started, not yet ready: the runs count outputs while it gets its partitions. Its
+    metrics port is picked outside the ephemeral range (bench/ports.py)."""
     worker = WorkerProcess(settings.model_copy(update={"partners": PARTNERS}), log_path,
-                           supervise=False, loglevel="warning", cwd=settings.state_dir)
+                           supervise=False, loglevel="warning", cwd=settings.state_dir,
+                           metrics_port=listen_port())
     return worker.start(wait=False)
 
 

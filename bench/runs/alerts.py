@@ -65,6 +65,7 @@ async def alert_run(bench: Bench, app_id: str, starts: Offsets, *, rate: float, 
 
     limit = seconds + 15 + bench.args.timeout + 60
     worker = start_worker(bench.worker_settings(app_id), bench.workdir / f"{app_id}.log")
+    readers: list[asyncio.Task[Any]] = []
     try:
         await wait_ready(worker)
         ready_at = time.time()
@@ -77,6 +78,7 @@ async def alert_run(bench: Bench, app_id: str, starts: Offsets, *, rate: float, 
         copies = asyncio.create_task(count_outputs(
             bench.settings, out_starts, 10**9, timeout=limit, on_record=routed.on_record,
             stop=stop))
+        readers = [outputs, copies]
         await publish_at_rate(bench.settings, rate, seconds, sent, urgent=True,
                               partner=partner, seed=seed)
         last_sent = max(sent.values(), default=time.time())
@@ -93,6 +95,8 @@ async def alert_run(bench: Bench, app_id: str, starts: Offsets, *, rate: float, 
         await outputs
         await copies
     finally:
+        for task in readers:
+            task.cancel()
         worker.stop()
     visible = tail(routed.visible_ms, len(sent), waited_ms=waited_ms)
     created = tail(routed.created_ms, len(sent), waited_ms=waited_ms)

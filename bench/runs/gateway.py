@@ -27,6 +27,7 @@ import aiohttp
 from bench.feeds import CALM, partner_sites
 from bench.kafka_io import commit_group, count_outputs, end_offsets
 from bench.latency_stats import Routed, tail
+from bench.ports import listen_port
 from bench.session import PARTNERS, Bench
 from bench.worker import start_worker, wait_ready
 from vigie.contracts import topics
@@ -37,7 +38,6 @@ from vigie.gateway.settings import GatewaySettings
 from vigie.kafka import clients
 from vigie.kafka.publish import partner_record
 from vigie.simulation.feed import make_event
-from vigie.workers.launcher import free_port
 
 PARTNER = PARTNERS[0]
 CONCURRENCY = 16
@@ -133,7 +133,7 @@ async def gateway(bench: Bench) -> dict[str, Any]:
     entry, secret, _ = new_credentials(PARTNER)
     partners_file = bench.workdir / f"{app_id}-partners.json"
     save_partners(partners_file, GatewayPartners(partners=[entry]))
-    config = GatewaySettings(port=free_port(), partners_file=partners_file,
+    config = GatewaySettings(port=listen_port(), partners_file=partners_file,
                              token_key=f"bench-{uuid.uuid4().hex}",  # type: ignore[arg-type]
                              rate_per_second=1e9, burst=10**9, max_batch=BATCH,
                              ack_window_hours=0.01)  # not the earlier runs' acks
@@ -143,6 +143,7 @@ async def gateway(bench: Bench) -> dict[str, Any]:
     rng = random.Random(1717)
     results: dict[str, Any] = {"concurrency": CONCURRENCY, "batch": BATCH,
                                "batch_concurrency": BATCH_CONCURRENCY}
+    counter: asyncio.Task[Any] | None = None
     try:
         await wait_ready(worker)
         await asyncio.to_thread(gw.start)
@@ -171,6 +172,9 @@ async def gateway(bench: Bench) -> dict[str, Any]:
             await counter
             results[name] = _summary(name, count, requests, elapsed, latencies, routed)
     finally:
+        # Every server of the run goes, whatever happened: the next run's ports are free.
+        if counter is not None and not counter.done():
+            counter.cancel()
         gw.stop()
         worker.stop()
     return results

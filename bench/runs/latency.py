@@ -22,6 +22,7 @@ async def fixed_rate(bench: Bench) -> dict[str, Any]:
                        await end_offsets(bench.settings, bench.input_topics()))
     out_starts = await end_offsets(bench.settings, bench.unit_topics())
     worker = start_worker(bench.worker_settings(app_id), bench.workdir / f"{app_id}.log")
+    counter: asyncio.Task[Any] | None = None
     try:
         await wait_ready(worker)
         await asyncio.sleep(1.0)
@@ -42,6 +43,8 @@ async def fixed_rate(bench: Bench) -> dict[str, Any]:
         await counter
         cpu = proc.cpu() - cpu0
     finally:
+        if counter is not None:
+            counter.cancel()
         worker.stop()
     created = tail(routed.created_ms, len(sent))
     visible = tail(routed.visible_ms, len(sent))
