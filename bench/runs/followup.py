@@ -25,6 +25,7 @@ from typing import Any
 
 import psycopg
 
+from bench.ports import listen_port
 from bench.session import Bench, console
 from vigie.contracts import topics
 from vigie.contracts.codec import encode
@@ -46,7 +47,6 @@ from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.policy import decide
 from vigie.settings import Settings
 from vigie.simulation.feed import make_event
-from vigie.workers.launcher import free_port
 
 CATEGORIES = [c.value for c in Category if c is not Category.OTHER]
 
@@ -58,7 +58,7 @@ class Postgres:
         self.folder = Path(tempfile.mkdtemp(prefix="vigie-bench-pg-"))
         self.folder.chmod(0o755)
         self.local = LocalPostgres(Settings(state_dir=self.folder / "state",
-                                            db_dir=self.folder / "pg", db_port=free_port()))
+                                            db_dir=self.folder / "pg", db_port=listen_port()))
 
     def __enter__(self) -> str:
         self.local.start()
@@ -94,60 +94,84 @@ def _sink_records(count: int, partner: str, unit: str) -> list[tuple[str, bytes,
     return records
 
 
-async def _plain_read(settings: Settings, names: list[str], total: int) -> float:
+async def _plain_read(settings: Settings, ends: dict[Any, int], timeout: float
+                      ) -> tuple[float, int, bool]:
+    """A plain ``read_committed`` reader from the beginning to ``ends``: (seconds, records,
+    reached). Done when its position reaches every end (a position also steps over
+    transaction markers, which a record count never reaches), or at ``timeout``."""
     started = time.perf_counter()
     seen = 0
-    async with assigned(settings, names, from_beginning=True) as consumer:
-        while seen < total:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=2000)
+    deadline = time.monotonic() + timeout
+    async with assigned(settings, {tp.topic for tp in ends}, from_beginning=True) as consumer:
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200, max_records=2000)
             seen += sum(len(r) for r in batch.values())
-    return time.perf_counter() - started
+            if all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+                return time.perf_counter() - started, seen, True
+    return time.perf_counter() - started, seen, False
 
 
-async def _sink_read(settings: Settings, url: str, names: list[str], total: int) -> float:
-    store = await FollowUpStore.connect(url, f"bench-{uuid.uuid4().hex[:6]}")
+async def _sink_read(settings: Settings, url: str, ends: dict[Any, int], timeout: float
+                     ) -> tuple[float, int, bool]:
+    """The real sink over the run's topics: (seconds from its first write, rows written
+    since, reached). Done when the offsets it stored with its rows reach every end; ``timeout``
+    bounds the whole read (a sink that never writes or never reaches the end included)."""
+    consumer = f"bench-{uuid.uuid4().hex[:6]}"
+    store = await FollowUpStore.connect(url, consumer)
+    watch = await FollowUpStore.connect(url, consumer)  # its own connection: no lock shared
     # Only this run's topics: the default pattern would also read every other run's outputs.
-    only = "^(" + "|".join(n.replace(".", r"\.") for n in names) + ")$"
-    sink = FollowUpSink(settings.model_copy(update={"app_id": f"bench-{uuid.uuid4().hex[:6]}"}),
-                        store, pattern=only)
+    only = "^(" + "|".join(sorted({tp.topic.replace(".", r"\.") for tp in ends})) + ")$"
+    sink = FollowUpSink(settings.model_copy(update={"app_id": consumer}), store, pattern=only)
     task = asyncio.create_task(sink.run())
+    deadline = time.monotonic() + timeout
+    wanted = {(tp.topic, tp.partition): end for tp, end in ends.items()}
     try:
         # From its first write: the group join (the broker's initial rebalance delay, 3 s)
         # is start-up, not throughput.
-        while sink.rows_written == 0:
+        while sink.rows_written == 0 and time.monotonic() < deadline:
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
         started, first = time.perf_counter(), sink.rows_written
-        while sink.rows_written < total:
+        while time.monotonic() < deadline:
             if task.done():
                 task.result()
-            await asyncio.sleep(0.01)
-        return (time.perf_counter() - started) * total / max(total - first, 1)
+            stored = await watch.offsets()
+            if all(stored.get(key, 0) >= end for key, end in wanted.items()):
+                return time.perf_counter() - started, sink.rows_written - first, True
+            await asyncio.sleep(0.1)
+        return time.perf_counter() - started, sink.rows_written - first, False
     finally:
         sink.stop()
-        await task
+        await asyncio.wait_for(task, 30)
+        await watch.close()
         await store.close()
 
 
 async def sink(bench: Bench) -> dict[str, Any]:
+    """Fresh topics of their own (a partner and a unit id made up for the run): nothing but
+    this run's records, published without a transaction, so that both readers have a known
+    end to reach; each read is bounded by ``--timeout`` (``complete: false`` then)."""
     events = bench.args.followup_events
-    partner, unit = f"bench-fu-{uuid.uuid4().hex[:6]}", "pn-csp-creil"
+    tag = uuid.uuid4().hex[:6]
+    partner, unit = f"bench-fu-{tag}", f"bench-fu-{tag}"
     settings = bench.settings
     names = [topics.unit_incidents(unit), topics.partner_acks(partner)]
     from vigie.kafka.admin import ensure_topics
 
     await ensure_topics(settings.model_copy(update={"partners": [partner]}), [unit])
-    before = await _ends(settings, names)
     await publish_records(settings, _sink_records(events, partner, unit))
-    total = sum((await _ends(settings, names)).values()) - sum(before.values())
-    plain = await _plain_read(settings, names, sum((await _ends(settings, names)).values()))
+    ends = await _ends(settings, names)
+    total = sum(ends.values())
+    plain_s, plain_seen, plain_done = await _plain_read(settings, ends, bench.args.timeout)
     with Postgres() as url:
-        sunk = await _sink_read(settings, url, names, 2 * events)
-    plain_rps = sum((await _ends(settings, names)).values()) / plain
-    sink_rps = 2 * events / sunk
-    return {"records": total, "plain_reader_rps": round(plain_rps),
-            "sink_rows_per_s": round(sink_rps), "sink_vs_plain": round(sink_rps / plain_rps, 2)}
+        sink_s, rows, sink_done = await _sink_read(settings, url, ends, bench.args.timeout)
+    plain_rps = plain_seen / plain_s if plain_s > 0 else 0.0
+    sink_rps = rows / sink_s if sink_s > 0 else 0.0
+    return {"records": total, "complete": plain_done and sink_done,
+            "plain_reader_rps": round(plain_rps),
+            "sink_rows_per_s": round(sink_rps),
+            "sink_vs_plain": round(sink_rps / plain_rps, 2) if plain_rps else None}
 
 
 async def _ends(settings: Settings, names: list[str]) -> dict[Any, int]:
