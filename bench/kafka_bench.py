@@ -41,8 +41,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bench import record
+from bench import ROOT, record
 from bench.goals import verdicts
+from bench.ports import listen_port
 from bench.runs import (
     alerts,
     flood,
@@ -59,9 +60,12 @@ from bench.tables import print_tables
 from vigie.broker.local import LocalBroker
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
-from vigie.workers.launcher import free_port
 
-RUNS: list[tuple[str, Callable[[Bench], Awaitable[dict[str, Any]]]]] = [
+#: The quixstreams peer's interpreter that ``make bench`` keeps (the ``bench-peer`` extra):
+#: quixstreams pins pydantic and confluent-kafka below the project's, so not in ``.venv``.
+PEER_PYTHON = ROOT / ".vigie" / "peer-venv" / "bin" / "python"
+
+RUNS: list[tuple[str, Callable[[Bench], Awaitable[Any]]]] = [
     ("baseline", plain_loops.baseline),
     ("rd_baseline", peers.rd_baseline),
     ("inproc", plain_loops.inproc),
@@ -77,23 +81,39 @@ RUNS: list[tuple[str, Callable[[Bench], Awaitable[dict[str, Any]]]]] = [
     ("followup_national", followup.national),
 ]
 #: Runs made only when named in ``--only`` (not part of ``make bench``).
-ON_REQUEST: list[tuple[str, Callable[[Bench], Awaitable[dict[str, Any]]]]] = [
+ON_REQUEST: list[tuple[str, Callable[[Bench], Awaitable[Any]]]] = [
     ("worker_profile", worker_profile.worker_profile),
 ]
 
 
 async def run_all(bench: Bench) -> None:
+    """Every run in turn, each bounded by ``--run-timeout`` on top of its own time boxes. A
+    run that fails or overruns is recorded under ``failed`` (``complete: false``, the error)
+    and the next one starts: an unattended ``make bench`` always ends with its record. Each
+    run stops its own processes and servers in ``finally``, which cancellation also runs."""
     r = bench.results
     steps = RUNS
     if bench.args.only:
         wanted = set(bench.args.only.split(","))
         steps = [(n, f) for n, f in [*steps, *ON_REQUEST] if n in wanted]
+    if not bench.args.skip_profile and (not bench.args.only or "profile" in bench.args.only):
+        steps = [*steps, ("profile", plain_loops.profile)]
     for name, step in steps:
         t0 = time.perf_counter()
-        r[name] = await step(bench)
+        try:
+            r[name] = await asyncio.wait_for(step(bench), bench.args.run_timeout)
+        except Exception as exc:  # recorded, and the bench goes on with the next run
+            overran = time.perf_counter() - t0 >= bench.args.run_timeout - 1
+            error = (f"no end after --run-timeout {bench.args.run_timeout:.0f}s"
+                     if isinstance(exc, TimeoutError) and overran
+                     else f"{type(exc).__name__}: {exc}")
+            r.setdefault("failed", {})[name] = {
+                "complete": False, "error": error[-2000:],
+                "seconds": round(time.perf_counter() - t0)}
+            console.print(f"[bold red]{name} failed[/bold red] "
+                          f"({time.perf_counter() - t0:.0f}s): {error[-2000:]}")
+            continue
         console.print(f"[bold]{name}[/bold] ({time.perf_counter() - t0:.0f}s): {r[name]}")
-    if not bench.args.skip_profile and (not bench.args.only or "profile" in bench.args.only):
-        r["profile"] = await plain_loops.profile(bench)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -108,6 +128,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=300.0, help="per throughput run")
     parser.add_argument("--window", type=float, default=60.0,
                         help="time box of each throughput run, from its first output (s)")
+    parser.add_argument("--run-timeout", type=float, default=900.0,
+                        help="last-resort bound of any one run (s): it is then recorded as "
+                        "failed and the bench goes on")
     parser.add_argument("--profile-events", type=int, default=15_000)
     parser.add_argument("--flood-backlog", type=int, default=50_000,
                         help="flood run: incidents the flooding partner pre-publishes (plus "
@@ -129,7 +152,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "results, no goals table)")
     parser.add_argument("--skip-profile", action="store_true")
     parser.add_argument("--peer-python", help="interpreter with quixstreams for the quix run "
-                        "(default: this one; the bench extra installs it)")
+                        f"(default: {PEER_PYTHON.relative_to(ROOT)} if it exists, made by "
+                        "make bench from the bench-peer extra; else this one)")
     parser.add_argument("--quix-commit-interval", type=float, default=5.0,
                         help="quix run: its checkpoint interval (quixstreams' default 5 s)")
     parser.add_argument("--kip447-pass-size", type=int, default=256,
@@ -137,6 +161,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
+    if args.peer_python is None and PEER_PYTHON.exists():
+        args.peer_python = str(PEER_PYTHON)
     if args.quick:
         args.events = min(args.events, 20_000)
         args.alert_backlog = min(args.alert_backlog, 20_000)
@@ -164,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="vigie-bench-"))
-    port, controller = free_port(), free_port()
+    port, controller = listen_port(), listen_port()
     settings = Settings(broker_port=port, controller_port=controller,
                         bootstrap_servers=f"127.0.0.1:{port}", state_dir=workdir / "kafka",
                         partitions=4, partners=PARTNERS)
@@ -185,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
     r = bench.results
+    r["peer_python"] = args.peer_python or "this interpreter"
     if args.only:  # partial: the figures its runs allow, and the goals they judge
         record.context(r, load_before)
         r["only"] = args.only
@@ -195,10 +222,18 @@ def main(argv: list[str] | None = None) -> int:
         record.write(r, args.json)
         print_tables(r)
         console.print(f"written {args.json} (partial: {args.only})")
-        return 0
+        return _failed(r)
     record.headline(r, load_before)
     r["wall_seconds"] = round(time.perf_counter() - started)
     record.write(r, args.json)
     print_tables(r)
     console.print(f"written {args.json} in {r['wall_seconds']}s")
-    return 0
+    return _failed(r)
+
+
+def _failed(r: dict[str, Any]) -> int:
+    """Exit status: 1 when a run failed or overran (its error is in the record)."""
+    for name, failure in r.get("failed", {}).items():
+        console.print(f"[bold red]failed run[/bold red] {name} after {failure['seconds']}s: "
+                      f"{failure['error'][:300]}")
+    return 1 if r.get("failed") else 0
