@@ -10,7 +10,8 @@ the application's own transactional producer, so outputs, state and offsets comm
 at each checkpoint (``--commit-interval``, quixstreams' default 5 s).
 
 Run in its own process by ``bench/runs/peers.py`` (``python -m bench --only quix``), with the
-interpreter that has the ``bench`` extra (quixstreams); stopped by SIGTERM once the bench has
+interpreter that has the ``bench-peer`` extra (quixstreams; ``make bench`` keeps one in
+``.vigie/peer-venv``); stopped by SIGTERM once the bench has
 counted every acknowledgement. Prints one JSON line at exit (records handled, CPU seconds).
 """
 

@@ -9,6 +9,7 @@ must overtake in the alerts run).
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,8 @@ from vigie.reference.sites import load_sample_sites
 from vigie.settings import Settings
 from vigie.simulation.feed import scripted_day
 
-console = Console()
+# Unattended (make bench > log), rich would cut the tables to 80 columns.
+console = Console() if sys.stdout.isatty() else Console(width=160)
 RESULTS = ROOT / "bench" / "results"
 PARTNERS = ["opac-oise", "oise-habitat", "clesence", "sa-hlm-oise"]
 

@@ -6,7 +6,8 @@
   of the two is the limit the goals are judged against.
 * ``quix``: the peer — Vigie's ``IntakeProcessor`` inside quixstreams, exactly once
   (``bench/peer_quix.py``), its own consumer group at segment A's start. Run with
-  ``--peer-python`` (default: this interpreter), which must have the ``bench`` extra.
+  ``--peer-python`` (default: ``.vigie/peer-venv``'s when it exists, else this interpreter),
+  which must have the ``bench-peer`` extra.
 * ``kip447``: the one-transaction-per-pass prototype (``bench/rdkafka_loops.py kip447``):
   the same logic, one transactional librdkafka producer, every partition of a pass in one
   transaction with the group metadata. Not the engine: the lever, measured.
