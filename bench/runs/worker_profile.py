@@ -24,6 +24,7 @@ from typing import Any
 
 from bench import ROOT
 from bench.kafka_io import commit_group, count_outputs, end_offsets
+from bench.ports import listen_port
 from bench.session import PARTNERS, RESULTS, Bench
 from bench.throughput import Proc, Sampler, summarize
 from bench.worker import wait_ready
@@ -100,7 +101,8 @@ async def worker_profile(bench: Bench) -> dict[str, Any]:
     out = RESULTS / "profile-worker.txt"
     worker = ProfiledWorker(settings.model_copy(update={"partners": PARTNERS}),
                             bench.workdir / f"{app_id}.log", supervise=False,
-                            loglevel="warning", cwd=settings.state_dir)
+                            loglevel="warning", cwd=settings.state_dir,
+                            metrics_port=listen_port())
     worker.profile_path = out
     worker.spawn()
     try:
