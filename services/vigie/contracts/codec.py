@@ -31,6 +31,7 @@ from io import BytesIO
 from typing import Any, Generic, Protocol, TypeVar
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.schema import to_parsing_canonical_form
 from pydantic import BaseModel, ValidationError
 
 from vigie.contracts.mapping import to_avro
@@ -301,6 +302,27 @@ class MessageCodec(Generic[M]):
     def field_names(self) -> tuple[str, ...]:
         """Field names of the latest schema, in order."""
         return tuple(f["name"] for f in self._latest.parsed["fields"])
+
+    def embeds(self, name: str, other: MessageCodec[Any]) -> bool:
+        """True when field ``name`` of the latest schema IS the latest schema of ``other``
+        (same parsing canonical form): a body ``other`` wrote with it is that field's encoding,
+        so it can be copied in as is (see ``latest_body``)."""
+        for f in self._latest.parsed["fields"]:
+            if f["name"] == name:
+                return bool(to_parsing_canonical_form(f["type"]) == other.latest.canonical)
+        return False
+
+    def latest_body(self, data: bytes) -> bytes | None:
+        """The Avro body of ``data`` when its header names the latest schema, else None.
+
+        For a message this codec has decoded (checked framing, no trailing bytes): its body
+        is then the encoding of the decoded values in the latest schema, which a message
+        embedding this one (``embeds``) may copy instead of encoding them again. A body in an
+        older version (resolved on decode) would first have to be re-encoded."""
+        header = self._headers[self._latest.version]
+        if data[: len(header)] != header:
+            return None
+        return data[len(header):]
 
     def decode_record(self, data: bytes, max_bytes: int | None = None) -> dict[str, Any]:
         """Checked framing + Avro body resolved to the reader schema, before the model check."""

@@ -213,7 +213,8 @@ class IntakeProcessor:
                 "explanation": f"{decision.explanation} ; exercice : "
                                f"{', '.join(sent.left_out)} hors exercice, non destinataire(s)",
             })
-        outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now)
+        outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now,
+                                         raw=msg.value)
         # Manual triage says why (OUT_OF_AREA, UNLOCATED, UNKNOWN_UNIT), and a routed event
         # whose site was not used says so (UNKNOWN_SITE, SITE_OF_OTHER_PARTNER): the partner
         # can fix its data instead of guessing. A diverted event says by which rule and whose
@@ -262,7 +263,8 @@ class IntakeProcessor:
             "explanation": f"{sent.reason.message_fr} Décision : {decision.explanation}",
         })
         outbound = outputs.routed_copies(event, root, shown, routing.enrichment, now,
-                                         sandbox=topics.partner_sandbox(partner_id))
+                                         sandbox=topics.partner_sandbox(partner_id),
+                                         raw=msg.value)
         note = ReasonCode(decision.reason_code) if decision.reason_code else None
         outbound.append(outputs.ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
                                     units=decision.units, reason=sent.reason,
@@ -316,7 +318,7 @@ class IntakeProcessor:
         )
         sandbox = topics.partner_sandbox(partner_id) if original.sandbox else None
         outbound = outputs.routed_copies(event, root, decision, routing.enrichment, now,
-                                         sandbox=sandbox)
+                                         sandbox=sandbox, raw=msg.value)
         outbound.append(outputs.ack(msg, partner_id, event.event_id, AckStatus.ROUTED, now,
                                   units=list(original.units), reason=sandbox_reason,
                                   routing_rule=original.routing_rule,

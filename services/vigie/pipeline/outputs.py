@@ -155,6 +155,9 @@ class _RoutedWriter:
         self.event: FieldsWriter = codec.fields_writer(("event",))
         self.enrichment: FieldsWriter = codec.fields_writer(("enrichment",))
         self.decision: FieldsWriter = codec.fields_writer(("decision",))
+        #: The partner's own body can stand for the ``event`` field (same schema, see
+        #: ``MessageCodec.embeds``): copied, not encoded again from the model.
+        self.event_verbatim = codec.embeds("event", codec_for(PartnerEvent))
         self._enrichments: dict[int, tuple[Any, bytes]] = {}
         self._decisions: dict[int, tuple[Any, bytes]] = {}
 
@@ -205,15 +208,22 @@ def routed_copies(
     enrichment: Enrichment,
     now: datetime,
     sandbox: str | None = None,
+    raw: bytes | None = None,
 ) -> list[Outbound]:
     """One routed copy per destination unit, on that unit's topic of the decision's lane, or
-    all on the ``sandbox`` topic when one is given (``vigie.routing.cap``)."""
+    all on the ``sandbox`` topic when one is given (``vigie.routing.cap``).
+
+    ``raw``: the partner's message ``event`` was decoded from, if any. Written with the
+    latest schema, its body is the event's encoding and is copied as is (the decoded model
+    holds the very values it encodes: no validator of ``PartnerEvent`` rewrites one)."""
     writer = _writer_for(codec_for(RoutedEvent))
     if writer is None:
         return routed_copies_generic(event, root, decision, enrichment, now, sandbox)
     key = root.encode()
+    body = (codec_for(PartnerEvent).latest_body(raw)
+            if raw is not None and writer.event_verbatim else None)
     tail = (
-        writer.event.write({"event": to_avro(event)})
+        (body if body is not None else writer.event.write({"event": to_avro(event)}))
         + writer.enrichment_bytes(enrichment)
         + writer.decision_bytes(decision)
     )
@@ -236,8 +246,10 @@ def routed_copies_generic(
     enrichment: Enrichment,
     now: datetime,
     sandbox: str | None = None,
+    raw: bytes | None = None,
 ) -> list[Outbound]:
-    """``routed_copies`` by building each ``RoutedEvent`` and encoding it (the reference)."""
+    """``routed_copies`` by building each ``RoutedEvent`` and encoding it (the reference;
+    ``raw`` is not needed)."""
     return [
         Outbound(
             sandbox or unit_topic(unit_id, decision.lane),

@@ -47,13 +47,14 @@ from vigie.contracts.codec import (
     recover_event_id,
 )
 from vigie.contracts.enums import Category, MessageType, ReporterRole
-from vigie.contracts.mapping import to_jsonable
+from vigie.contracts.mapping import to_avro, to_jsonable
 from vigie.contracts.models import (
     Address,
     Coordinates,
     DeadLetter,
     Location,
     PartnerEvent,
+    RoutedEvent,
     StatusUpdate,
 )
 from vigie.contracts.reasons import ReasonCode
@@ -114,6 +115,20 @@ def test_old_writer_v1_is_read_by_new_reader_v2(event: PartnerEvent) -> None:
     back = decode(data, PartnerEvent)
     assert back.source_system is None and back.reporter_role is None
     assert back == event.model_copy(update={"source_system": None, "reporter_role": None})
+
+
+def test_latest_body_is_what_an_embedding_message_would_write(event: PartnerEvent) -> None:
+    """A routed event embeds the partner's event: its body in the latest schema is the very
+    encoding of the ``event`` field, so it may be copied instead of written again."""
+    partner = codec_for(PartnerEvent)
+    routed = codec_for(RoutedEvent)
+    assert routed.embeds("event", partner)
+    assert not routed.embeds("unit_id", partner) and not routed.embeds("nope", partner)
+    data = encode(event)
+    body = partner.latest_body(data)
+    assert body is not None and data == partner.header() + body
+    assert body == routed.fields_writer(("event",)).write({"event": to_avro(event)})
+    assert partner.latest_body(encode(event, version=1)) is None  # resolved: re-encode
 
 
 def test_new_writer_v2_is_read_with_old_reader_v1_by_fastavro(event: PartnerEvent) -> None:
