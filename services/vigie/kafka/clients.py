@@ -9,6 +9,7 @@ carries the login of the process's ``VIGIE_*`` environment.
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,12 @@ from vigie.kafka import partitioning
 from vigie.settings import Settings
 
 if TYPE_CHECKING:  # confluent-kafka is imported only where librdkafka is really used
+    from confluent_kafka import Consumer, Producer
     from confluent_kafka.admin import AdminClient
+
+#: librdkafka's own log lines go through Python logging (structured like the rest), not to
+#: stderr.
+LIBRDKAFKA_LOG = logging.getLogger("vigie.librdkafka")
 
 
 def aiokafka_options(settings: Settings) -> dict[str, Any]:
@@ -85,3 +91,21 @@ def librdkafka_admin(settings: Settings) -> AdminClient:
     from confluent_kafka.admin import AdminClient
 
     return AdminClient({**librdkafka_config(settings), "log_level": 3})
+
+
+def rd_consumer(settings: Settings, **config: Any) -> Consumer:
+    """A librdkafka consumer (the routing engine's, and its state restore's): ``config``
+    holds librdkafka property names (``group.id``, ``isolation.level``...)."""
+    from confluent_kafka import Consumer
+
+    return Consumer({**librdkafka_config(settings), "logger": LIBRDKAFKA_LOG, **config})
+
+
+def rd_producer(settings: Settings, **config: Any) -> Producer:
+    """A librdkafka producer. Its partitioner is ``murmur2_random``, Kafka's murmur2 like
+    ``producer()`` and the partitioning contract (docs/security.md); ``config`` may add
+    ``transactional.id`` and the like."""
+    from confluent_kafka import Producer
+
+    return Producer({**librdkafka_config(settings), "logger": LIBRDKAFKA_LOG,
+                     "partitioner": "murmur2_random", **config})

@@ -11,15 +11,20 @@ and have the same partition count, and the range assignor gives a worker the sam
 numbers of every topic, so the worker that owns partition ``p`` owns the state of every event
 hashed there (``vigie.workers.state``).
 
-**Exactly once per stage.** Each pass takes a batch, runs the processors, then for each
-partition number ``p`` commits one Kafka transaction holding the outputs, the changelog
-entries and the input offsets of that partition. A crash before the commit aborts it all:
-the inputs are read again and nothing was visible to ``read_committed`` readers. The
-transactional id is per partition number (``<app_id>-route-<p>``), the classic "one producer
-per input partition" scheme: whoever takes ``p`` over fences the previous owner, even a live
-zombie, before it restores the state (aiokafka has no KIP-447 group fencing).
+**Exactly once per stage.** Each pass takes a batch, runs the processors, then commits one
+Kafka transaction holding the outputs, the changelog entries and the input offsets of every
+partition it touched. A crash before the commit aborts it all: the inputs are read again and
+nothing was visible to ``read_committed`` readers. The offsets go in with the group
+consumer's metadata (KIP-447), so a zombie that lost its partitions can no longer commit,
+and the worker that takes them over reads stable offsets only (``vigie.workers.transactions``).
 
-**Lanes.** Alerts have a fetcher of their own (``alert_reader``: the group consumer keeps
+**Clients.** librdkafka (confluent-kafka), on a thread of its own: the engine is a plain
+loop of blocking calls (fetch, process, commit), and the rebalance callbacks run inside its
+fetch, between two passes. The event loop keeps the HTTP endpoint, the reference loader and
+the gauges; docs/reliability.md (the decision record) has the measurements behind the
+change from aiokafka.
+
+**Lanes.** Alerts have a fetcher of their own (``alert_consumer``: the group consumer keeps
 their partitions, paused, for the assignment and the offsets). Each pass drains the urgent
 alerts (and force statuses) first, each partner getting an equal share; a pass that found
 alerts commits them alone, before any incident. Incidents follow, again an equal share per
@@ -27,10 +32,11 @@ partner and at most ``PASS_BUDGET_SECONDS`` of processing, so a partner flooding
 mostly delays itself (docs/reliability.md, the flood measurement in ``bench``).
 
 The engine's jobs live apart: what a pass takes and when it stops is the pure
-``vigie.workers.scheduler``; the transactional producers and the commit of a pass are
-``vigie.workers.transactions``; revocation and take-over (fencing, restore, where each
-partition resumes) are ``vigie.workers.rebalance``. This module fetches, runs the
-processors and escalates, under the lock the rebalance callbacks share.
+``vigie.workers.scheduler``; the per-partition buffers over each consumer are
+``vigie.workers.fetcher``; the transactional producer and the commit of a pass are
+``vigie.workers.transactions``; revocation and take-over (stable offsets, restore, where
+each partition resumes) are ``vigie.workers.rebalance``. This module runs the passes: takes,
+processing, escalation, commit.
 
 **Escalation.** Alert deadlines live in the state; each pass escalates the due ones of the
 partitions owned here, in the same transaction as that partition's other work, so a take in
@@ -40,17 +46,16 @@ charge and an escalation can never both win, and a crash loses no timer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import os
+import threading
 import time
 from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka import TopicPartition
 
 from vigie import metrics
 from vigie.contracts.enums import Lane
@@ -64,6 +69,7 @@ from vigie.pipeline.status import StatusProcessor
 from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.chain import RoutingContext
 from vigie.settings import Settings
+from vigie.workers.fetcher import Fetched, Fetcher
 from vigie.workers.rebalance import Ownership, Readers, Rebalancer
 from vigie.workers.scheduler import (
     ALERT_SHARE,
@@ -76,13 +82,34 @@ from vigie.workers.scheduler import (
     PassScheduler,
     Take,
 )
-from vigie.workers.state import READER_OPTIONS, EventState
-from vigie.workers.transactions import TRANSACTION_TIMEOUT_MS, Pass, TransactionPool
+from vigie.workers.state import EventState
+from vigie.workers.transactions import TRANSACTION_TIMEOUT_MS, Pass, Transactions
 
 __all__ = [
     "ALERT_SHARE", "IDLE_WAIT_MS", "INCIDENT_SHARE", "PASS_BUDGET_SECONDS", "STATUS_SHARE",
     "TRANSACTION_TIMEOUT_MS", "Lanes", "Owned", "Pass", "RoutingEngine", "key_partition",
 ]
+
+#: The engine's consumers (librdkafka properties): committed records only, no offset commit
+#: of their own (offsets go with the transactions).
+CONSUMER_OPTIONS: dict[str, Any] = {
+    "enable.auto.commit": False,
+    "enable.auto.offset.store": False,
+    "auto.offset.reset": "earliest",
+    "isolation.level": "read_committed",
+    "max.partition.fetch.bytes": 256 * 1024,
+    "queued.max.messages.kbytes": 8 * 1024,
+    "fetch.wait.max.ms": 100,
+}
+#: The group consumer: range assignment keeps the same partition numbers of every input
+#: topic on one worker (co-partitioning, ``vigie.workers.state``).
+GROUP_OPTIONS: dict[str, Any] = {
+    "partition.assignment.strategy": "range",
+    "session.timeout.ms": 10_000,
+    "heartbeat.interval.ms": 1_000,
+}
+#: Slice of an idle wait spent on each of the two consumers in turn.
+IDLE_SLICE_S = 0.01
 
 log = logging.getLogger("vigie.worker")
 
@@ -106,15 +133,14 @@ class RoutingEngine:
         self.lanes = Lanes(settings.partners, sorted(store.snapshot().units))
         self.scheduler = PassScheduler(self.lanes)
         self.group_id = settings.app_id
-        self.consumer: AIOKafkaConsumer | None = None
-        #: The urgent lane's own fetcher: the alert partitions this worker owns, assigned
+        self.consumer: Any = None
+        #: The urgent lane's own consumer: the alert partitions this worker owns, assigned
         #: by hand (the group consumer owns them too, paused, for assignment and offsets).
-        self.alert_reader: AIOKafkaConsumer | None = None
+        self.alert_consumer: Any = None
         self._readers: Readers | None = None
-        self.pool = TransactionPool(settings, self.group_id)
+        self.transactions = Transactions(settings, on_hang=_stop_process)
         self.ownership = Ownership()
-        self._lock = asyncio.Lock()
-        self._stopping = asyncio.Event()
+        self._stopping = threading.Event()
 
     @property
     def committed(self) -> dict[TopicPartition, int]:
@@ -133,129 +159,103 @@ class RoutingEngine:
         self._stopping.set()
 
     async def run(self) -> None:
-        self.consumer = clients.consumer(
-            self.settings,
-            **READER_OPTIONS,
-            group_id=self.group_id,
-            partition_assignment_strategy=(RangePartitionAssignor,),
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
-            max_partition_fetch_bytes=256 * 1024,
-        )
-        self.alert_reader = clients.consumer(
-            self.settings, **READER_OPTIONS, group_id=None,
-            max_partition_fetch_bytes=256 * 1024,
-        )
-        self._readers = Readers(self.consumer, self.alert_reader, self.lanes.alerts)
-        rebalancer = Rebalancer(self._lock, self.ownership, self.pool, self.state, self.lanes,
-                                self._readers, _stop_process)
-        await self.alert_reader.start()
-        await self.consumer.start()
-        self.consumer.subscribe(self.lanes.inputs, listener=rebalancer)
+        """The passes, on a thread of their own (blocking librdkafka calls), until ``stop``."""
+        await asyncio.to_thread(self.run_blocking)
+
+    def run_blocking(self) -> None:
+        self.consumer = clients.rd_consumer(
+            self.settings, **CONSUMER_OPTIONS, **GROUP_OPTIONS, **{"group.id": self.group_id})
+        self.alert_consumer = clients.rd_consumer(
+            self.settings, **CONSUMER_OPTIONS,
+            # Never joins the group (partitions assigned by hand); librdkafka wants a name.
+            **{"group.id": f"{self.group_id}-alert-reader"})
+        self._readers = Readers(Fetcher(self.consumer), Fetcher(self.alert_consumer),
+                                self.lanes.alerts)
+        rebalancer = Rebalancer(self.ownership, self.state, self.lanes, self._readers,
+                                self.alert_consumer, _stop_process)
+        self.transactions.start()
+        self.consumer.subscribe(self.lanes.inputs, on_assign=rebalancer.on_assign,
+                                on_revoke=rebalancer.on_revoke, on_lost=rebalancer.on_lost)
         try:
             while not self._stopping.is_set():
-                await self.run_pass()
+                self.run_pass()
         finally:
-            async with self._lock:
-                await self.consumer.stop()
-                await self.alert_reader.stop()
-                await self.pool.close()
+            self.consumer.close()  # leaves the group: the partitions move at once
+            self.alert_consumer.close()
+            self.transactions.close()
 
-    def _reader_for(self, tp: TopicPartition) -> AIOKafkaConsumer:
-        assert self._readers is not None
-        return self._readers.for_partition(tp)
+    @property
+    def readers(self) -> Readers:
+        assert self._readers is not None, "run() first"
+        return self._readers
 
-    async def run_pass(self) -> None:
-        generation = self.ownership.generation
-        batch = await self._fetch()
-        async with self._lock:
-            if generation != self.ownership.generation or self.ownership.rebalancing:
-                self._rewind()
-                return
-            passes: dict[int, Pass] = defaultdict(Pass)
-            # Alerts and statuses come first in the batch (see _fetch); incidents stop once the
-            # pass has used its time budget, and the rest is read again by the next pass.
-            admitted = self.scheduler.admit(
-                batch, self._owned, lambda record: self._process(record, passes[record.partition]))
-            for tp, offset in admitted.commit.items():
-                passes[tp.partition].offsets[tp] = offset
-            for tp, offset in admitted.rewind.items():
-                self._reader_for(tp).seek(tp, offset)
-            self._escalate_due(passes)
-            if passes:
-                await self._commit(passes)
-
-    def _rewind(self) -> None:
-        """Drop a batch fetched across a rebalance, and read it again.
-
-        The consumer counts drained records as consumed: a batch drained after the new
-        assignment's seek would otherwise be skipped. Nothing was processed since the
-        take-over (this pass is the first to hold the lock), so the committed offsets are
-        exactly where to resume. During a rebalance, the coming assignment seeks instead."""
-        if self.ownership.rebalancing or self.consumer is None:
+    def run_pass(self) -> None:
+        readers = self.readers
+        # Rebalance callbacks run in the group consumer's fill, never inside a pass.
+        readers.group.fill()
+        readers.alerts.fill()
+        if self.ownership.rebalancing or not self._owned.all:
+            readers.group.fill(IDLE_WAIT_MS / 1000)
             return
-        for tp in self._owned.all:
-            offset = self.committed.get(tp)
-            if offset is not None:
-                self._reader_for(tp).seek(tp, offset)
+        if not readers.group.buffered() and not readers.alerts.buffered():
+            self._wait_for_input()
+            if self.ownership.rebalancing:
+                return
+        owned = self._owned
+        batch = self._take(owned)
+        passes: dict[int, Pass] = defaultdict(Pass)
+        # Alerts and statuses come first in the batch (see _take); incidents stop once the
+        # pass has used its time budget, and the rest is taken again by the next pass.
+        admitted = self.scheduler.admit(
+            batch, owned, lambda record: self._process(record, passes[record.partition]))
+        for tp, offset in admitted.commit.items():
+            passes[tp.partition].offsets[tp] = offset
+        for tp, offset in admitted.rewind.items():
+            readers.for_partition(tp).unread(tp, [r for r in batch[tp] if r.offset >= offset])
+        self._escalate_due(passes)
+        if passes:
+            self._commit(passes)
 
     # -- fetching -----------------------------------------------------------------------------
-    async def _fetch(self) -> dict[TopicPartition, list[ConsumerRecord]]:
+    def _take(self, owned: Owned) -> dict[TopicPartition, list[Fetched]]:
         """Alerts and statuses first; incidents by equal shares per partner
         (``vigie.workers.scheduler``)."""
-        consumer, alert_reader = self.consumer, self.alert_reader
-        assert consumer is not None and alert_reader is not None
-        owned = self._owned
-        got: dict[TopicPartition, list[ConsumerRecord]] = {}
+        got: dict[TopicPartition, list[Fetched]] = {}
 
-        async def take(takes: list[Take]) -> None:
+        def take(takes: list[Take]) -> None:
             for t in takes:
-                reader = self._reader_for(t.partitions[0])
-                got.update(await reader.getmany(*t.partitions, timeout_ms=0,
-                                                max_records=t.share))
+                got.update(self.readers.for_partition(t.partitions[0]).take(t.partitions,
+                                                                            t.share))
 
         plan = self.scheduler.next_pass(owned)
-        await take(plan.urgent)
+        take(plan.urgent)
         alerts_found = any(self.scheduler.is_alert_partition(tp) for tp in got)
         incidents = plan.incident_takes(alerts_found)
-        if incidents is None:  # an alert pass: commits alone
-            return got
-        await take(incidents)
-        if got or not owned.all:
-            if not owned.all:
-                await asyncio.sleep(IDLE_WAIT_MS / 1000)
-            return got
-        return await self._wait_for_input(owned.alerts)
-
-    async def _wait_for_input(
-        self, alert_tps: list[TopicPartition]
-    ) -> dict[TopicPartition, list[ConsumerRecord]]:
-        """Idle: wait on both fetchers; whichever has records first ends the wait.
-
-        The other wait is cancelled at its await point, before it drains anything, so no
-        record is lost (its records stay buffered for the next pass)."""
-        consumer, alert_reader = self.consumer, self.alert_reader
-        assert consumer is not None and alert_reader is not None
-        wait = self._idle_wait_ms()
-        waits = [asyncio.ensure_future(consumer.getmany(timeout_ms=wait,
-                                                        max_records=INCIDENT_SHARE))]
-        if alert_tps:
-            waits.append(asyncio.ensure_future(
-                alert_reader.getmany(*alert_tps, timeout_ms=wait, max_records=ALERT_SHARE)))
-        _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-        got: dict[TopicPartition, list[ConsumerRecord]] = {}
-        for task in waits:
-            with contextlib.suppress(asyncio.CancelledError):
-                got.update(await task)
+        if incidents is not None:  # None: an alert pass, which commits alone
+            take(incidents)
         return got
+
+    def _wait_for_input(self) -> None:
+        """Idle: watch both consumers in turn until either has records, a rebalance comes
+        or the wait (shortened by the next alert deadline) is over."""
+        readers = self.readers
+        deadline = time.monotonic() + self._idle_wait_ms() / 1000
+        generation = self.ownership.generation
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if readers.alerts.fill(min(IDLE_SLICE_S, left) if self._owned.alerts else 0):
+                return
+            wait = min(IDLE_SLICE_S, left) if self._owned.alerts else left
+            if readers.group.fill(wait) or generation != self.ownership.generation:
+                return
 
     def _idle_wait_ms(self) -> int:
         return self.scheduler.idle_wait_ms(self.state.next_deadline(), time.time())
 
     # -- processing ---------------------------------------------------------------------------
-    def _process(self, message: ConsumerRecord, work: Pass) -> None:
+    def _process(self, message: Fetched, work: Pass) -> None:
         expected = key_partition(message.key, self._owned.partition_counts.get(message.topic))
         inbound = Inbound(message.topic, message.partition, message.offset,
                           message.key, message.value, expected)
@@ -347,9 +347,10 @@ class RoutingEngine:
                               open_alerts=self.state.open_alerts, share=self.ownership.share)
 
     # -- transactions -------------------------------------------------------------------------
-    async def _commit(self, passes: dict[int, Pass]) -> None:
+    def _commit(self, passes: dict[int, Pass]) -> None:
+        self._fence_escalations(passes)
         try:
-            await self.pool.commit(passes)
+            self.transactions.commit(passes, self.consumer.consumer_group_metadata())
         except Exception:
             _stop_process("a transaction failed: stopping the worker, its inputs will be "
                           "processed again")
@@ -358,12 +359,33 @@ class RoutingEngine:
             for count in work.counted:
                 count()
 
+    def _fence_escalations(self, passes: dict[int, Pass]) -> None:
+        """A partition whose work is escalations only still sends an input offset (its
+        current one): the group coordinator checks the generation of every transaction's
+        offsets, so a zombie's escalation cannot commit either."""
+        for partition, work in passes.items():
+            if work.offsets:
+                continue
+            for tp in self._owned.all:
+                if tp.partition == partition and tp in self.committed:
+                    work.offsets[tp] = self.committed[tp]
+                    break
+
     # -- observation --------------------------------------------------------------------------
     async def partition_positions(self) -> tuple[dict[TopicPartition, int | None],
                                                  dict[TopicPartition, int | None]]:
-        """(end offsets, committed offsets) of the partitions owned here, for the lag gauge."""
-        if self.consumer is None or not self._owned.all:
+        """(end offsets, committed offsets) of the partitions owned here, for the lag gauge:
+        the ends librdkafka last saw in its fetches (no request)."""
+        if self._readers is None or not self._owned.all:
             return {}, {}
-        owned = sorted(self._owned.all)
-        ends = await self.consumer.end_offsets(owned)
-        return dict(ends), {tp: self.committed.get(tp) for tp in owned}
+        from confluent_kafka import TopicPartition as RdTopicPartition
+
+        committed = dict(self.committed)
+        ends: dict[TopicPartition, int | None] = {}
+        for tp in sorted(self._owned.all):
+            consumer = (self.alert_consumer if tp.topic in self.lanes.alerts
+                        else self.consumer)
+            _low, high = consumer.get_watermark_offsets(
+                RdTopicPartition(tp.topic, tp.partition), cached=True) or (None, None)
+            ends[tp] = high if high is not None and high >= 0 else None
+        return ends, {tp: committed.get(tp) for tp in ends}

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from aiokafka import TopicPartition
+from confluent_kafka import KafkaError
 
 from vigie.contracts import topics
 from vigie.kafka import clients
@@ -26,13 +27,20 @@ from vigie.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Every consumer of the worker reads committed records only and commits nothing itself
-#: (offsets go with the transactions): the engine's two and the state restore.
-READER_OPTIONS: dict[str, Any] = {
-    "enable_auto_commit": False,
-    "auto_offset_reset": "earliest",
-    "isolation_level": "read_committed",
+#: The state restore's consumer (librdkafka properties): committed records only, and an
+#: end-of-partition event when it has read all there is.
+RESTORE_OPTIONS: dict[str, Any] = {
+    "group.id": "vigie-state-restore",  # never joined: partitions are assigned by hand
+    "enable.auto.commit": False,
+    "enable.auto.offset.store": False,
+    "isolation.level": "read_committed",
+    "enable.partition.eof": True,
+    "fetch.max.bytes": 16 << 20,
+    "max.partition.fetch.bytes": 4 << 20,
 }
+#: How long a restore may wait for its partitions' end (a pending transaction resolves
+#: within the transaction timeout).
+RESTORE_TIMEOUT_S = 120.0
 
 
 def changelog_topic(settings: Settings) -> str:
@@ -123,49 +131,92 @@ class EventState:
         for event_id in [k for k, v in self.deadlines.items() if v[1] not in self._entries]:
             self.forget_deadline(event_id)
 
-    async def restore(self, partitions: Iterable[int]) -> int:
+    def restore(self, partitions: Iterable[int]) -> int:
         """Read these changelog partitions back (committed records only); return the count.
 
-        Called after this worker's transactional producers for the partitions started, which
-        fenced any previous owner and aborted its open transaction: the committed end of the
-        changelog is then final."""
+        Called once the group's offsets of these partitions are stable (no transaction with
+        offsets of them pending: ``vigie.workers.rebalance``). A previous owner's transaction
+        may still hold the changelog's last stable offset back for a moment (its commit
+        markers are written partition by partition): a partition counts as read only when
+        read_committed's end is also the log's end (``_log_ends``), so the restore never
+        stops short of a committed entry."""
+        from confluent_kafka import OFFSET_BEGINNING
+        from confluent_kafka import TopicPartition as RdTopicPartition
+
         wanted = sorted(set(partitions))
         for p in wanted:
             self._entries[p] = {}
         if not wanted:
             return 0
-        consumer = clients.consumer(
-            self._settings,
-            **READER_OPTIONS,
-            group_id=None,
-            max_partition_fetch_bytes=4 << 20,
-        )
-        await consumer.start()
+        consumer = clients.rd_consumer(self._settings, **RESTORE_OPTIONS)
         count = 0
         try:
-            tps = [TopicPartition(self.changelog, p) for p in wanted]
-            consumer.assign(tps)
-            await consumer.seek_to_beginning(*tps)
-            end = await consumer.end_offsets(tps)
-            pending = {tp for tp in tps if end[tp] > await consumer.position(tp)}
+            consumer.assign([RdTopicPartition(self.changelog, p, OFFSET_BEGINNING)
+                             for p in wanted])
+            pending, at_end = set(wanted), set()
+            deadline = time.monotonic() + RESTORE_TIMEOUT_S
             while pending:
-                batches = await consumer.getmany(*pending, timeout_ms=500, max_records=10_000)
-                for tp, records in batches.items():
-                    entries = self._entries[tp.partition]
-                    for message in records:
-                        event_id = message.key.decode() if message.key else ""
-                        if message.value is None:
-                            entries.pop(event_id, None)
-                            continue
-                        entries[event_id] = EventRecord.from_json(json.loads(message.value))
-                        count += 1
-                for tp in list(pending):
-                    # The position moves past transaction markers too.
-                    if await consumer.position(tp) >= end[tp]:
-                        pending.discard(tp)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"changelog restore of partitions {sorted(pending)} "
+                                       f"did not reach their end in {RESTORE_TIMEOUT_S:.0f} s")
+                messages = consumer.consume(num_messages=10_000, timeout=0.2)
+                for message in messages:
+                    partition = message.partition() or 0
+                    error = message.error()
+                    if error is not None:
+                        if error.code() != KafkaError._PARTITION_EOF:
+                            raise RuntimeError(f"changelog restore failed: {error}")
+                        at_end.add(partition)
+                        continue
+                    at_end.discard(partition)
+                    self._apply(partition, message.key(), message.value())
+                    count += 1
+                if at_end & pending:
+                    done = self._log_ends(consumer, sorted(at_end & pending))
+                    pending -= done
         finally:
-            await consumer.stop()
+            consumer.close()
         for p in wanted:
             for record in self._entries[p].values():
                 self._index_deadline(record, p)
         return count
+
+    def _apply(self, partition: int, key: bytes | None, value: bytes | None) -> None:
+        entries = self._entries[partition]
+        event_id = key.decode() if key else ""
+        if value is None:
+            entries.pop(event_id, None)
+        else:
+            entries[event_id] = EventRecord.from_json(json.loads(value))
+
+    def _log_ends(self, consumer: Any, partitions: list[int]) -> set[int]:
+        """Those of ``partitions`` (read to read_committed's end) that are read to the end of
+        the log: no transaction pending there, and the position at that end. The others are
+        read on: their end moves when the pending transaction is resolved."""
+        from confluent_kafka import IsolationLevel
+        from confluent_kafka import TopicPartition as RdTopicPartition
+        from confluent_kafka.admin import OffsetSpec
+
+        tps = [RdTopicPartition(self.changelog, p) for p in partitions]
+        admin = clients.librdkafka_admin(self._settings)
+
+        def ends(spec: Any, isolation: Any) -> dict[int, int]:
+            futures = admin.list_offsets({tp: spec for tp in tps}, isolation_level=isolation,
+                                         request_timeout=10)
+            return {tp.partition: f.result().offset for tp, f in futures.items()}
+
+        stable = ends(OffsetSpec.latest(), IsolationLevel.READ_COMMITTED)
+        log_end = ends(OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED)
+        start = ends(OffsetSpec.earliest(), IsolationLevel.READ_UNCOMMITTED)
+        done: set[int] = set()
+        for tp in consumer.position(tps):
+            # Nothing read yet: the position is unset (librdkafka's OFFSET_INVALID).
+            position = tp.offset if tp.offset >= 0 else start[tp.partition]
+            if stable[tp.partition] == log_end[tp.partition] <= position:
+                done.add(tp.partition)
+            else:
+                log.info("a transaction is pending on a changelog partition: waiting for it",
+                         extra={"partition": tp.partition, "position": position,
+                                "stable_end": stable[tp.partition],
+                                "end": log_end[tp.partition]})
+        return done

@@ -18,6 +18,7 @@ import contextlib
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,8 @@ from types import FrameType
 
 BACKOFF_SECONDS = (1.0, 2.0, 5.0, 10.0)
 SIGNALS = {signal.SIGTERM, signal.SIGINT}
+#: Names the worker across its restarts: the supervisor sets it for every incarnation.
+WORKER_ID_ENV = "VIGIE_WORKER_INSTANCE"
 
 
 def _unblock_signals() -> None:
@@ -55,6 +58,10 @@ def supervise(
         if child is not None and child.poll() is None:
             child.send_signal(signum)
 
+    # Every incarnation of the worker has the same transactional id: the next one's first
+    # transaction call aborts what a crash left open (vigie.workers.transactions).
+    env = {**os.environ}
+    env.setdefault(WORKER_ID_ENV, f"{socket.gethostname()}-{os.getpid()}")
     previous = {signum: signal.signal(signum, forward) for signum in SIGNALS}
     code = 0
     crashes = 0
@@ -65,7 +72,7 @@ def supervise(
                 if stopping:
                     return code
                 started = time.monotonic()
-                child = subprocess.Popen(argv, preexec_fn=_unblock_signals)
+                child = subprocess.Popen(argv, preexec_fn=_unblock_signals, env=env)
             finally:
                 # A signal held back meanwhile runs the handler here, which now sees the child.
                 signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)

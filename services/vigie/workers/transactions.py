@@ -1,32 +1,54 @@
-"""The routing engine's transactional producers: one per input partition number it owns, and
-the commit of a pass (one Kafka transaction per partition number, in parallel).
+"""The routing engine's transactional producer and the commit of a pass: **one Kafka
+transaction per pass**, whatever partitions it touched (KIP-447).
 
-The transactional id is per partition number (``<app_id>-route-<p>``), the classic "one
-producer per input partition" scheme: whoever takes ``p`` over starts its producer first,
-and ``InitProducerId`` bumps the epoch, which fences the previous owner — even a live zombie
-— and aborts its open transaction (aiokafka has no KIP-447 group fencing, which would allow
-one producer per worker; docs/reliability.md, the decision record).
+One librdkafka producer per worker. Its input offsets go into the transaction with the group
+consumer's metadata (``send_offsets_to_transaction(offsets, group_metadata)``): the group
+coordinator refuses them from a member of an older generation, so a zombie that lost its
+partitions in a rebalance can no longer commit, and its open transaction is aborted. The
+worker that takes the partitions over asks for *stable* offsets (librdkafka sets
+``require_stable`` on OffsetFetch when ``isolation.level=read_committed``): while a
+transaction with offsets of those partitions is pending, the broker makes it wait.
+docs/reliability.md (the decision record) says why this replaced aiokafka's one producer and
+one transaction per partition number, and what was measured.
+
+The transactional id is the worker's own (``transactional_id``): a supervised worker
+restarted after a crash keeps it, so its first ``init_transactions`` aborts what the crash
+left open at once instead of after ``TRANSACTION_TIMEOUT_MS``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import logging
+import os
+import socket
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from vigie import metrics
 from vigie.kafka import clients
-from vigie.kafka.partitioning import key_partition
 from vigie.pipeline.messages import Outbound
 from vigie.settings import Settings
+from vigie.workers.supervisor import WORKER_ID_ENV
 
-#: A transaction open longer than this is aborted by the broker (the worker then restarts).
-TRANSACTION_TIMEOUT_MS = 30_000
+if TYPE_CHECKING:
+    from confluent_kafka import Producer
+
+log = logging.getLogger("vigie.worker")
+
+#: A transaction open longer than this is aborted by the broker. It also bounds how long a
+#: crashed worker's open transaction holds its partitions back (read_committed readers and
+#: the next owner's stable offset fetch wait for it) when no restart reuses its id.
+TRANSACTION_TIMEOUT_MS = 10_000
+#: Seconds a transactional call may take before the worker gives up (and fail-stops).
+CALL_TIMEOUT_S = 10.0
+#: librdkafka errors after which the producer is made anew before the next transaction.
+CONNECTION_LOST = frozenset({"_ALL_BROKERS_DOWN", "_TRANSPORT"})
 
 
 @dataclass
@@ -39,95 +61,145 @@ class Pass:
     counted: list[Callable[[], None]] = field(default_factory=list)
 
 
-class TransactionPool:
-    """The transactional producers of the partition numbers owned here."""
+def worker_instance() -> str:
+    """This worker's name: the supervisor's (stable across restarts), else host and pid."""
+    return os.environ.get(WORKER_ID_ENV) or f"{socket.gethostname()}-{os.getpid()}-" \
+        f"{uuid.uuid4().hex[:6]}"
 
-    def __init__(self, settings: Settings, group_id: str) -> None:
+
+def transactional_id(settings: Settings, instance: str) -> str:
+    return f"{settings.app_id}-route-{instance}"
+
+
+class Watchdog:
+    """Calls ``on_hang`` if a call it watches outlives its time.
+
+    librdkafka's ``send_offsets_to_transaction`` may block past its own timeout when its
+    cached group coordinator went away (confluentinc/librdkafka#5456 and #5511, open; seen
+    here after a broker restart): a worker blocked there would hold its partitions forever.
+    The engine's ``on_hang`` fail-stops, and the restarted worker's ``init_transactions``
+    aborts the transaction the hang left open."""
+
+    def __init__(self, on_hang: Callable[[str], None]) -> None:
+        self.on_hang = on_hang
+        self._deadline: float | None = None
+        self._what = ""
+        self._wake = threading.Event()
+        threading.Thread(target=self._watch, name="vigie-txn-watchdog", daemon=True).start()
+
+    def arm(self, seconds: float, what: str) -> None:
+        self._what = what
+        self._deadline = time.monotonic() + seconds
+
+    def disarm(self) -> None:
+        self._deadline = None
+
+    def _watch(self) -> None:
+        while not self._wake.wait(1.0):
+            deadline = self._deadline
+            if deadline is not None and time.monotonic() > deadline:
+                self.on_hang(f"{self._what} blocked past its timeout: stopping the worker, "
+                             "its inputs will be processed again")
+                return
+
+
+class Transactions:
+    """The worker's transactional producer (see the module doc)."""
+
+    def __init__(self, settings: Settings, instance: str | None = None,
+                 on_hang: Callable[[str], None] | None = None) -> None:
         self.settings = settings
-        self.group_id = group_id
-        self._producers: dict[int, AIOKafkaProducer] = {}
+        self.transactional_id = transactional_id(settings, instance or worker_instance())
+        self._producer: Producer | None = None
+        self._watchdog = Watchdog(on_hang) if on_hang is not None else None
+        self._connection_lost = False
 
-    @property
-    def partitions(self) -> list[int]:
-        return list(self._producers)
-
-    def transactional_id(self, partition: int) -> str:
-        return f"{self.settings.app_id}-route-{partition}"
-
-    async def start(self, partitions: Iterable[int]) -> None:
-        """Start (and so fence the previous owners of) these partition numbers' producers."""
-        await asyncio.gather(*(self._start(p) for p in partitions))
-
-    async def _start(self, partition: int) -> None:
-        producer = clients.producer(
+    def start(self) -> None:
+        """``init_transactions``: aborts what a previous incarnation of this id left open."""
+        self._connection_lost = False
+        producer = clients.rd_producer(
             self.settings,
-            transactional_id=self.transactional_id(partition),
-            transaction_timeout_ms=TRANSACTION_TIMEOUT_MS,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=2,
-            # Above every record the worker lets through (``RoutingEngine._publishable``),
-            # with room for the batch header; the broker's own limit is ``message.max.bytes``.
-            max_request_size=self.settings.max_output_bytes + 64 * 1024,
+            **{
+                "error_cb": self._on_error,
+                "transactional.id": self.transactional_id,
+                "transaction.timeout.ms": TRANSACTION_TIMEOUT_MS,
+                "acks": "all",
+                "linger.ms": 2,
+                # Above every record the worker lets through (``RoutingEngine._publishable``),
+                # with room for the batch header; the broker's own limit is
+                # ``message.max.bytes``.
+                "message.max.bytes": self.settings.max_output_bytes + 64 * 1024,
+            },
         )
-        await producer.start()  # InitProducerId: fences the previous owner, aborts its txn
-        self._producers[partition] = producer
+        producer.init_transactions(CALL_TIMEOUT_S)
+        self._producer = producer
 
-    async def close(self, partitions: Iterable[int] | None = None) -> None:
-        """Stop these producers (all when None); a failure to stop is not an error here: an
-        open transaction is aborted by the next owner's fencing or the broker's timeout."""
-        for p in list(self._producers) if partitions is None else list(partitions):
-            producer = self._producers.pop(p, None)
-            if producer is not None:
-                with contextlib.suppress(Exception):
-                    await producer.stop()
+    def _on_error(self, error: Any) -> None:
+        if error.name() in CONNECTION_LOST:
+            self._connection_lost = True
+        log.warning("transactional producer error", extra={"error": str(error)})
 
-    async def commit(self, passes: dict[int, Pass]) -> None:
-        """One transaction per partition number, all in parallel; raises if any failed
-        (the caller fail-stops: whatever was not committed is read again)."""
+    def _renew_if_disconnected(self) -> None:
+        """A producer that lost its brokers is made anew (same transactional id) before its
+        next transaction: after a broker restart librdkafka may keep a stale group
+        coordinator and block in ``send_offsets_to_transaction`` (librdkafka#5511)."""
+        assert self._producer is not None
+        self._producer.poll(0)  # serves the error callbacks
+        if self._connection_lost:
+            log.info("the brokers were lost: renewing the transactional producer")
+            self.close()
+            self.start()
+
+    def close(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.flush(5)
+
+    def commit(self, passes: dict[int, Pass], group_metadata: Any) -> None:
+        """Every partition's work of the pass in one transaction; raises if it failed (the
+        caller fail-stops: whatever was not committed is read again)."""
+        assert self._producer is not None, "Transactions.start() first"
         started = time.monotonic()
-        await asyncio.gather(*(self._commit_one(p, work) for p, work in passes.items()))
+        if self._watchdog is not None:
+            # Past every call's own timeout: only a call that ignored it trips this.
+            self._watchdog.arm(3 * CALL_TIMEOUT_S, "a transaction commit")
+        try:
+            self._renew_if_disconnected()
+            producer = self._producer
+            assert producer is not None
+            producer.begin_transaction()
+            offsets: list[Any] = []
+            for work in passes.values():
+                for out in work.outbound:
+                    if out.partition is None:
+                        producer.produce(out.topic, out.value, out.key)
+                    else:
+                        producer.produce(out.topic, out.value, out.key, partition=out.partition)
+                offsets.extend(_offsets(work.offsets))
+            if offsets:
+                producer.send_offsets_to_transaction(offsets, group_metadata, CALL_TIMEOUT_S)
+            producer.commit_transaction(CALL_TIMEOUT_S)
+        except BaseException:
+            self.abort()
+            raise
+        finally:
+            if self._watchdog is not None:
+                self._watchdog.disarm()
         metrics.PASS_COMMIT.observe(time.monotonic() - started)
 
-    async def _commit_one(self, partition: int, work: Pass) -> None:
-        producer = self._producers[partition]
-        await producer.begin_transaction()
-        sent: list[Awaitable[Any]] = []
-        counts = {t: len(await producer.partitions_for(t))
-                  for t in {out.topic for out in work.outbound if out.partition is None}}
-        for (topic, p), records in batches(work.outbound, counts).items():
-            batch = producer.create_batch()
-            rest = len(records)
-            for i, (key, value) in enumerate(records):
-                if batch.append(key=key, value=value, timestamp=None) is None:  # full
-                    rest = i
-                    break
-            sent.append(await producer.send_batch(batch, topic, partition=p))
-            # A second send_batch to the same partition would wait for the first to be
-            # delivered (aiokafka queues one builder per partition): the rest goes record
-            # by record, into the producer's own batches, without waiting.
-            for key, value in records[rest:]:
-                sent.append(await producer.send(topic, value, key=key, partition=p))
-        if work.offsets:
-            await producer.send_offsets_to_transaction(work.offsets, self.group_id)
-        await asyncio.gather(*sent)
-        await producer.commit_transaction()
+    def abort(self) -> None:
+        """Abort the open transaction if the producer still can (best effort: fencing or
+        the broker's timeout aborts it otherwise)."""
+        producer = self._producer
+        if producer is None:
+            return
+        try:
+            producer.abort_transaction(5)
+        except Exception as exc:  # a failed abort is resolved by the broker
+            log.warning("could not abort the transaction", extra={"error": str(exc)})
 
 
-def batches(outbound: Iterable[Outbound], partition_counts: Mapping[str, int]
-            ) -> dict[tuple[str, int], list[tuple[bytes | None, bytes]]]:
-    """The records of a transaction by (topic, partition), in their order.
+def _offsets(offsets: dict[TopicPartition, int]) -> list[Any]:
+    from confluent_kafka import TopicPartition as RdTopicPartition
 
-    Sent as one batch each (``send_batch``) rather than record by record: aiokafka's
-    ``send`` costs a coroutine, a future, a partitioner call and an accumulator lookup per
-    record (about a third of the worker's own CPU for ~3 records per input). A record
-    without a partition goes where the producer's partitioner would put it: murmur2 of its
-    key (``vigie.kafka.partitioning``) over ``partition_counts[topic]`` — or, without a
-    key, partition 0 of the topic (Vigie's outputs are all keyed)."""
-    grouped: dict[tuple[str, int], list[tuple[bytes | None, bytes]]] = {}
-    for out in outbound:
-        p = out.partition
-        if p is None:
-            p = key_partition(out.key, partition_counts[out.topic]) or 0
-        grouped.setdefault((out.topic, p), []).append((out.key, out.value))
-    return grouped
+    return [RdTopicPartition(tp.topic, tp.partition, offset) for tp, offset in offsets.items()]

@@ -1,40 +1,48 @@
-"""How a pass's records are grouped for the producer: one batch per (topic, partition), each
-in the pass's order, a record without a partition where the producers' partitioner would put
-it (murmur2 of its key), so that batching changes no record's place nor its order."""
+"""The worker's transactional producer around librdkafka: an id that survives the
+supervisor's restarts (so a restart aborts what a crash left open), and the watchdog that
+fail-stops a transactional call blocked past its timeout (librdkafka #5456)."""
 
 from __future__ import annotations
 
-from aiokafka.partitioner import DefaultPartitioner
+import threading
 
-from vigie.pipeline.messages import Outbound
-from vigie.workers.transactions import batches
+import pytest
 
-
-def test_records_are_grouped_by_topic_and_partition_in_their_order() -> None:
-    outbound = [Outbound("force.a.alerts.v1", b"e1", b"copy-1"),
-                Outbound("acks", b"e1", b"ack-1"),
-                Outbound("changelog", b"e1", b"state-1", partition=2),
-                Outbound("force.a.alerts.v1", b"e1", b"copy-2"),
-                Outbound("changelog", b"e9", b"state-9", partition=2)]
-    grouped = batches(outbound, {"force.a.alerts.v1": 6, "acks": 4})
-    home6 = DefaultPartitioner()(b"e1", list(range(6)), list(range(6)))
-    home4 = DefaultPartitioner()(b"e1", list(range(4)), list(range(4)))
-    assert grouped == {
-        ("force.a.alerts.v1", home6): [(b"e1", b"copy-1"), (b"e1", b"copy-2")],
-        ("acks", home4): [(b"e1", b"ack-1")],
-        ("changelog", 2): [(b"e1", b"state-1"), (b"e9", b"state-9")],
-    }
+from vigie.settings import Settings
+from vigie.workers.supervisor import WORKER_ID_ENV
+from vigie.workers.transactions import Watchdog, transactional_id, worker_instance
 
 
-def test_every_key_lands_where_the_producers_partitioner_puts_it() -> None:
-    keys = [f"evt-{i}".encode() for i in range(200)]
-    grouped = batches([Outbound("t", k, b"v") for k in keys], {"t": 7})
-    partitioner = DefaultPartitioner()
-    for (_topic, p), records in grouped.items():
-        assert all(partitioner(k, list(range(7)), list(range(7))) == p for k, _ in records)
-    assert sum(len(r) for r in grouped.values()) == 200
+def test_a_supervised_worker_keeps_its_transactional_id_across_restarts(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(WORKER_ID_ENV, "host-a-1234")
+    settings = Settings(app_id="vigie-test")
+    assert transactional_id(settings, worker_instance()) == "vigie-test-route-host-a-1234"
+    assert worker_instance() == worker_instance()
 
 
-def test_a_record_without_key_or_partition_goes_to_partition_0() -> None:
-    assert batches([Outbound("vigie.deadletter.v1", None, b"x")],
-                   {"vigie.deadletter.v1": 4}) == {("vigie.deadletter.v1", 0): [(None, b"x")]}
+def test_unsupervised_workers_get_distinct_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(WORKER_ID_ENV, raising=False)
+    assert worker_instance() != worker_instance()
+
+
+def test_the_watchdog_stops_a_call_blocked_past_its_time() -> None:
+    hung = threading.Event()
+    reasons: list[str] = []
+
+    def on_hang(reason: str) -> None:
+        reasons.append(reason)
+        hung.set()
+
+    watchdog = Watchdog(on_hang)
+    watchdog.arm(0.1, "a transaction commit")
+    assert hung.wait(5.0)
+    assert reasons and reasons[0].startswith("a transaction commit blocked past its timeout")
+
+
+def test_a_disarmed_watchdog_stays_quiet() -> None:
+    hung = threading.Event()
+    watchdog = Watchdog(lambda _reason: hung.set())
+    watchdog.arm(0.1, "a transaction commit")
+    watchdog.disarm()
+    assert not hung.wait(1.5)
