@@ -61,9 +61,12 @@ def diversion_of(decision: RoutingDecision) -> tuple[str, str] | None:
 
 
 def _routed_record(msg: Inbound, partner_id: str, event: PartnerEvent,
-                   decision: RoutingDecision, now: datetime) -> EventRecord:
+                   decision: RoutingDecision, now: datetime, *,
+                   event_bytes: bytes | None = None, alert_deadline: float | None = None,
+                   sandbox_reason: ReasonCode | None = None) -> EventRecord:
     """What the state remembers of a new event just routed (to units or to the sandbox):
-    one builder, so both kinds keep the same fields; the callers set what differs."""
+    one builder, so both kinds keep the same fields; the callers pass what differs (built
+    in one go: a ``dataclasses.replace`` afterwards would cost a second construction)."""
     return EventRecord(
         event_id=event.event_id,
         partner_id=partner_id,
@@ -71,7 +74,7 @@ def _routed_record(msg: Inbound, partner_id: str, event: PartnerEvent,
         source=msg.coordinates_text,
         units=tuple(decision.units),
         lane=decision.lane,
-        reason_code=decision.reason_code,
+        reason_code=sandbox_reason.value if sandbox_reason else decision.reason_code,
         routed_at=now.timestamp(),
         lifecycle=(AckStatus.ROUTED,),
         insee_code=decision.insee_code,
@@ -79,6 +82,9 @@ def _routed_record(msg: Inbound, partner_id: str, event: PartnerEvent,
         routing_rule=decision.routing_rule,
         competent_unit=decision.competent_unit_id,
         cap_status=cap_status_of(event),
+        event_bytes=event_bytes,
+        alert_deadline=alert_deadline,
+        sandbox=sandbox_reason is not None,
     )
 
 
@@ -224,8 +230,8 @@ class IntakeProcessor:
                                   units=decision.units, reason=reason,
                                   routing_rule=decision.routing_rule,
                                   competent_unit=decision.competent_unit_id))
-        record = replace(
-            _routed_record(msg, partner_id, event, decision, now),
+        record = _routed_record(
+            msg, partner_id, event, decision, now,
             event_bytes=msg.value,
             alert_deadline=(self._alert_deadline(decision.lane, now) if sent.escalates
                             else None),
@@ -271,8 +277,8 @@ class IntakeProcessor:
                                     reason_text=cap.sandbox_text(sent, decision.force, note),
                                     routing_rule=decision.routing_rule,
                                     competent_unit=decision.competent_unit_id))
-        record = replace(_routed_record(msg, partner_id, event, decision, now),
-                         reason_code=sent.reason.value, sandbox=True)
+        record = _routed_record(msg, partner_id, event, decision, now,
+                                sandbox_reason=sent.reason)
         # No unit, no category: nothing of it reaches the units' or the committee's counts.
         return StageResult(Outcome.ROUTED, partner_id, outbound, record,
                            reason_code=sent.reason.value, lane=decision.lane,
