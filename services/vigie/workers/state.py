@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 #: The state restore's consumer (librdkafka properties): committed records only, and an
 #: end-of-partition event when it has read all there is.
 RESTORE_OPTIONS: dict[str, Any] = {
-    "group.id": "vigie-state-restore",  # never joined: partitions are assigned by hand
     "enable.auto.commit": False,
     "enable.auto.offset.store": False,
     "isolation.level": "read_committed",
@@ -148,7 +147,11 @@ class EventState:
             self._entries[p] = {}
         if not wanted:
             return 0
-        consumer = clients.rd_consumer(self._settings, **RESTORE_OPTIONS)
+        consumer = clients.rd_consumer(
+            self._settings, **RESTORE_OPTIONS,
+            # Never joined (partitions assigned by hand); named under the app's prefix, the
+            # one its login's ACLs cover.
+            **{"group.id": f"{self._settings.app_id}-state-restore"})
         count = 0
         try:
             consumer.assign([RdTopicPartition(self.changelog, p, OFFSET_BEGINNING)
