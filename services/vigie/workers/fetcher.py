@@ -15,7 +15,6 @@ messages once (``Fetched``), so the processors read plain attributes.
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -80,21 +79,29 @@ class Fetcher:
     def fill(self, timeout: float = 0.0) -> int:
         """Move what librdkafka has queued into the buffers (waiting up to ``timeout``
         seconds for the first record); return how many records came. Rebalance callbacks
-        run inside this call (the group consumer's)."""
+        run inside this call (the group consumer's).
+
+        The wait asks for one record: librdkafka's ``consume(n, timeout)`` returns only
+        when it has ``n`` records or the timeout is over, so a batch wait would hold the
+        first record back for the whole timeout."""
         came = 0
-        deadline = time.monotonic() + timeout
+        if timeout > 0:
+            for message in self.consumer.consume(num_messages=1, timeout=timeout):
+                came += self._take_in(message)
         while True:
-            wait = max(0.0, deadline - time.monotonic()) if came == 0 else 0.0
-            messages = self.consumer.consume(num_messages=CONSUME_BATCH, timeout=wait)
+            messages = self.consumer.consume(num_messages=CONSUME_BATCH, timeout=0)
             for message in messages:
-                if message.error() is not None:
-                    self._on_error(message)
-                    continue
-                came += self._buffer(message)
+                came += self._take_in(message)
             if len(messages) < CONSUME_BATCH:
                 break
         self._pause_full()
         return came
+
+    def _take_in(self, message: Message) -> int:
+        if message.error() is not None:
+            self._on_error(message)
+            return 0
+        return self._buffer(message)
 
     def _buffer(self, message: Message) -> int:
         tp = TopicPartition(message.topic() or "", message.partition() or 0)
