@@ -207,7 +207,7 @@ class RoutingEngine:
         # Alerts and statuses come first in the batch (see _take); incidents stop once the
         # pass has used its time budget, and the rest is taken again by the next pass.
         admitted = self.scheduler.admit(
-            batch, owned, lambda record: self._process(record, passes[record.partition]))
+            batch, owned, lambda record: self._process_and_send(record, passes))
         for tp, offset in admitted.commit.items():
             passes[tp.partition].offsets[tp] = offset
         for tp, offset in admitted.rewind.items():
@@ -291,6 +291,20 @@ class RoutingEngine:
             work.counted.append(lambda: metrics.record_status(result))
         self._collect(self._publishable(result, inbound, lane), partition, work)
 
+    def _process_and_send(self, record: Fetched, passes: dict[int, Pass]) -> None:
+        """Process a record and produce its outputs at once, in the pass's transaction."""
+        work = passes[record.partition]
+        self._process(record, work)
+        self._send(work)
+
+    def _send(self, work: Pass) -> None:
+        try:
+            self.transactions.send(work.outbound)
+        except Exception:
+            _stop_process("a record could not be produced: stopping the worker, its inputs "
+                          "will be processed again")
+        work.outbound.clear()
+
     def _publishable(self, result: StageResult, inbound: Inbound, lane: Lane | None
                      ) -> StageResult:
         """``result``, or a dead letter for its input when one of its records could not be
@@ -349,13 +363,17 @@ class RoutingEngine:
     # -- transactions -------------------------------------------------------------------------
     def _commit(self, passes: dict[int, Pass]) -> None:
         self._fence_escalations(passes)
+        offsets: dict[TopicPartition, int] = {}
+        for work in passes.values():
+            self._send(work)  # the escalations' records (the inputs' are already sent)
+            offsets.update(work.offsets)
         try:
-            self.transactions.commit(passes, self.consumer.consumer_group_metadata())
+            self.transactions.commit(offsets, self.consumer.consumer_group_metadata())
         except Exception:
             _stop_process("a transaction failed: stopping the worker, its inputs will be "
                           "processed again")
+        self.committed.update(offsets)
         for work in passes.values():
-            self.committed.update(work.offsets)
             for count in work.counted:
                 count()
 

@@ -53,8 +53,9 @@ CONNECTION_LOST = frozenset({"_ALL_BROKERS_DOWN", "_TRANSPORT"})
 
 @dataclass
 class Pass:
-    """The work of one pass for one partition number: what to send, which offsets to commit,
-    and the results to count once the transaction is committed."""
+    """The work of one pass for one partition number: records to send (produced as they
+    come, ``Transactions.send``), which offsets to commit, and the results to count once
+    the transaction is committed."""
 
     outbound: list[Outbound] = field(default_factory=list)
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
@@ -113,6 +114,7 @@ class Transactions:
         self._producer: Producer | None = None
         self._watchdog = Watchdog(on_hang) if on_hang is not None else None
         self._connection_lost = False
+        self._open = False
 
     def start(self) -> None:
         """``init_transactions``: aborts what a previous incarnation of this id left open."""
@@ -125,6 +127,7 @@ class Transactions:
                 "transaction.timeout.ms": TRANSACTION_TIMEOUT_MS,
                 "acks": "all",
                 "linger.ms": 2,
+                "retry.backoff.ms": 5,
                 # Above every record the worker lets through (``RoutingEngine._publishable``),
                 # with room for the batch header; the broker's own limit is
                 # ``message.max.bytes``.
@@ -155,34 +158,50 @@ class Transactions:
         if producer is not None:
             producer.flush(5)
 
-    def commit(self, passes: dict[int, Pass], group_metadata: Any) -> None:
-        """Every partition's work of the pass in one transaction; raises if it failed (the
-        caller fail-stops: whatever was not committed is read again)."""
-        assert self._producer is not None, "Transactions.start() first"
+    def send(self, outbound: list[Outbound]) -> None:
+        """Produce these records in the pass's transaction (begun with the first of them).
+
+        Records go out as the pass makes them, so librdkafka registers their partitions
+        and sends them while the pass goes on processing: the commit then waits for little
+        more than its own round trips (the pass's records all sent at its end took longer
+        to commit than to process, docs/performance.md)."""
+        if not outbound:
+            return
+        producer = self._producer if self._open and self._producer else self._begin()
+        for out in outbound:
+            if out.partition is None:
+                producer.produce(out.topic, out.value, out.key)
+            else:
+                producer.produce(out.topic, out.value, out.key, partition=out.partition)
+
+    def _begin(self) -> Producer:
+        self._renew_if_disconnected()
+        producer = self._producer
+        assert producer is not None, "Transactions.start() first"
+        producer.begin_transaction()
+        self._open = True
+        return producer
+
+    def commit(self, offsets: dict[TopicPartition, int], group_metadata: Any) -> None:
+        """Commit the pass's transaction with these input offsets; raises if it failed
+        (the caller fail-stops: whatever was not committed is read again)."""
+        if not self._open and not offsets:
+            return
         started = time.monotonic()
         if self._watchdog is not None:
             # Past every call's own timeout: only a call that ignored it trips this.
             self._watchdog.arm(3 * CALL_TIMEOUT_S, "a transaction commit")
         try:
-            self._renew_if_disconnected()
-            producer = self._producer
-            assert producer is not None
-            producer.begin_transaction()
-            offsets: list[Any] = []
-            for work in passes.values():
-                for out in work.outbound:
-                    if out.partition is None:
-                        producer.produce(out.topic, out.value, out.key)
-                    else:
-                        producer.produce(out.topic, out.value, out.key, partition=out.partition)
-                offsets.extend(_offsets(work.offsets))
+            producer = self._producer if self._open and self._producer else self._begin()
             if offsets:
-                producer.send_offsets_to_transaction(offsets, group_metadata, CALL_TIMEOUT_S)
+                producer.send_offsets_to_transaction(_offsets(offsets), group_metadata,
+                                                     CALL_TIMEOUT_S)
             producer.commit_transaction(CALL_TIMEOUT_S)
         except BaseException:
             self.abort()
             raise
         finally:
+            self._open = False
             if self._watchdog is not None:
                 self._watchdog.disarm()
         metrics.PASS_COMMIT.observe(time.monotonic() - started)
