@@ -131,6 +131,20 @@ def test_latest_body_is_what_an_embedding_message_would_write(event: PartnerEven
     assert partner.latest_body(encode(event, version=1)) is None  # resolved: re-encode
 
 
+def test_partner_event_models_rewrite_no_value() -> None:
+    """What lets a routed copy carry the partner's body as is (``latest_body``): the decoded
+    model holds the very values the body encodes. A validator or a string-normalising option
+    on these models would break that; the fast path must then be dropped."""
+    for model in (PartnerEvent, Location, Address, Coordinates):
+        found = model.__pydantic_decorators__
+        assert not (found.validators or found.field_validators or found.root_validators
+                    or found.model_validators), model
+        assert not any(model.model_config.get(option) for option in (
+            "str_strip_whitespace", "str_to_lower", "str_to_upper")), model
+        for name, info in model.model_fields.items():
+            assert not info.metadata, (model, name)  # no constraint or Annotated validator
+
+
 def test_new_writer_v2_is_read_with_old_reader_v1_by_fastavro(event: PartnerEvent) -> None:
     registry = get_registry()
     v1, v2 = registry.version("partner_event", 1), registry.version("partner_event", 2)
