@@ -77,6 +77,7 @@ from vigie.workers.scheduler import (
     INCIDENT_SHARE,
     PASS_BUDGET_SECONDS,
     STATUS_SHARE,
+    Admitted,
     Lanes,
     Owned,
     PassScheduler,
@@ -110,6 +111,8 @@ GROUP_OPTIONS: dict[str, Any] = {
 }
 #: Slice of an idle wait spent on each of the two consumers in turn.
 IDLE_SLICE_S = 0.01
+#: How often a pass processing incidents looks for newly arrived alerts.
+ALERT_CHECK_S = 0.002
 
 log = logging.getLogger("vigie.worker")
 
@@ -141,6 +144,7 @@ class RoutingEngine:
         self.transactions = Transactions(settings, on_hang=_stop_process)
         self.ownership = Ownership()
         self._stopping = threading.Event()
+        self._alert_check = 0.0
 
     @property
     def committed(self) -> dict[TopicPartition, int]:
@@ -207,14 +211,40 @@ class RoutingEngine:
         # Alerts and statuses come first in the batch (see _take); incidents stop once the
         # pass has used its time budget, and the rest is taken again by the next pass.
         admitted = self.scheduler.admit(
-            batch, owned, lambda record: self._process_and_send(record, passes))
-        for tp, offset in admitted.commit.items():
-            passes[tp.partition].offsets[tp] = offset
-        for tp, offset in admitted.rewind.items():
-            readers.for_partition(tp).unread(tp, [r for r in batch[tp] if r.offset >= offset])
+            batch, owned, lambda record: self._process_and_send(record, passes),
+            interrupt=self._alerts_arrived)
+        self._settle(admitted, batch, passes)
+        if admitted.interrupted:
+            # Alerts came while incidents were processed: they join this pass's commit
+            # instead of waiting for it and for a pass of their own.
+            urgent: dict[TopicPartition, list[Fetched]] = {}
+            for take in self.scheduler.next_pass(owned).urgent:
+                if self.scheduler.is_alert_partition(take.partitions[0]):
+                    urgent.update(self.readers.alerts.take(take.partitions, take.share))
+            self._settle(self.scheduler.admit(
+                urgent, owned, lambda record: self._process_and_send(record, passes)),
+                urgent, passes)
         self._escalate_due(passes)
         if passes:
             self._commit(passes)
+
+    def _settle(self, admitted: Admitted[Fetched], batch: dict[TopicPartition, list[Fetched]],
+                passes: dict[int, Pass]) -> None:
+        """The offsets to commit of what was processed; the rest back to its fetcher."""
+        for tp, offset in admitted.commit.items():
+            passes[tp.partition].offsets[tp] = offset
+        for tp, offset in admitted.rewind.items():
+            self.readers.for_partition(tp).unread(
+                tp, [r for r in batch[tp] if r.offset >= offset])
+
+    def _alerts_arrived(self) -> bool:
+        """Whether urgent alerts arrived since the pass began (checked every
+        ``ALERT_CHECK_S`` at most: a non-blocking look at the urgent lane's consumer)."""
+        now = time.monotonic()
+        if now - self._alert_check < ALERT_CHECK_S or not self._owned.alerts:
+            return False
+        self._alert_check = now
+        return self.readers.alerts.fill() > 0
 
     # -- fetching -----------------------------------------------------------------------------
     def _take(self, owned: Owned) -> dict[TopicPartition, list[Fetched]]:

@@ -120,6 +120,8 @@ class Admitted(Generic[R]):
     commit: dict[TopicPartition, int] = field(default_factory=dict)
     rewind: dict[TopicPartition, int] = field(default_factory=dict)
     processed: int = 0
+    #: Incidents were cut short because alerts arrived (``admit``'s ``interrupt``).
+    interrupted: bool = False
 
 
 @dataclass
@@ -188,11 +190,14 @@ class PassScheduler:
         batch: Mapping[TopicPartition, Sequence[R]],
         owned: Owned,
         process: Callable[[R], None],
+        interrupt: Callable[[], bool] | None = None,
     ) -> Admitted[R]:
         """Process ``batch`` in its order (urgent partitions first, as fetched); once the
-        pass has used its time budget, stop taking incidents: the rest is read again by
-        the next pass (``Admitted.rewind``). Records of partitions no longer owned are
-        skipped (a rebalance in between)."""
+        pass has used its time budget, or as soon as ``interrupt()`` says alerts arrived,
+        stop taking incidents: the rest is read again by the next pass
+        (``Admitted.rewind``), and an interrupted pass takes the new alerts before its
+        commit. Records of partitions no longer owned are skipped (a rebalance in
+        between)."""
         admitted: Admitted[R] = Admitted()
         started = self.clock()
         for tp, records in batch.items():
@@ -201,8 +206,12 @@ class PassScheduler:
             incidents = tp.topic in self.lanes.incidents
             done = 0
             for record in records:
-                if incidents and self.clock() - started > self.budget_seconds:
-                    break
+                if incidents:
+                    if admitted.interrupted or self.clock() - started > self.budget_seconds:
+                        break
+                    if interrupt is not None and interrupt():
+                        admitted.interrupted = True
+                        break
                 process(record)
                 done += 1
             if done:

@@ -42,6 +42,10 @@ RESTORE_OPTIONS: dict[str, Any] = {
 RESTORE_TIMEOUT_S = 120.0
 
 
+#: The changelog's JSON, compact; one encoder, not one per ``json.dumps`` call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def changelog_topic(settings: Settings) -> str:
     return topics.changelog(settings.app_id)
 
@@ -73,7 +77,7 @@ class EventState:
         """Remember ``record`` and return its changelog record (to send in the transaction)."""
         self._entries.setdefault(partition, {})[record.event_id] = record
         self._index_deadline(record, partition)
-        value = json.dumps(record.to_json(), separators=(",", ":")).encode()
+        value = _ENCODER.encode(record.to_json()).encode()
         return Outbound(self.changelog, record.event_id.encode(), value, partition)
 
     def _index_deadline(self, record: EventRecord, partition: int) -> None:

@@ -167,3 +167,22 @@ def test_an_idle_pass_waits_no_longer_than_the_next_alert_deadline() -> None:
     assert scheduler.idle_wait_ms(1000.2, now=1000.0) == 201
     assert scheduler.idle_wait_ms(1005.0, now=1000.0) == 500
     assert scheduler.idle_wait_ms(990.0, now=1000.0) == 0  # overdue: do not wait
+
+
+def test_alerts_arriving_mid_pass_stop_its_incidents() -> None:
+    lanes = Lanes(PARTNERS, [UNIT])
+    incidents = TopicPartition(topics.partner_incidents(PARTNERS[0]), 0)
+    alerts = TopicPartition(topics.partner_alerts(PARTNERS[0]), 0)
+    owned = lanes.split({incidents, alerts})
+    scheduler = PassScheduler(lanes, budget_seconds=60.0)
+    batch = {alerts: [Rec(alerts.topic, 0, 7)],
+             incidents: [Rec(incidents.topic, 0, o) for o in range(10)]}
+    done: list[int] = []
+    checks = iter([False, False, False, True])
+    admitted = scheduler.admit(batch, owned, lambda r: done.append(r.offset),
+                               interrupt=lambda: next(checks, True))
+    # The alert already in the batch is processed; three incidents, then the interrupt.
+    assert done == [7, 0, 1, 2]
+    assert admitted.interrupted
+    assert admitted.commit == {alerts: 8, incidents: 3}
+    assert admitted.rewind == {incidents: 3}
