@@ -1,12 +1,16 @@
-"""Where the real worker's time goes: ``worker_1`` again, the worker run under pyinstrument
-(``python -m pyinstrument -m vigie worker``), over segment A for ``--window`` seconds of
-outputs, then stopped with SIGTERM (the worker finishes its pass and exits; pyinstrument then
-writes its report).
+"""Where the real worker's time goes: ``worker_1`` again, sampled by py-spy
+(``py-spy record --pid``, attached once the worker is ready, ``--nonblocking``) over segment
+A for ``--window`` seconds of outputs.
+
+py-spy samples every thread: the engine runs its passes on a thread of its own (blocking
+librdkafka calls), which an in-process profiler of the event loop's thread (pyinstrument,
+used before the engine moved to librdkafka) does not see. Samples of threads waiting (in a
+librdkafka call that released the GIL, in ``select``) are left out (py-spy's default), so
+the shares are of the time spent running Python, and native librdkafka work shows under the
+Python line that called it (``Transactions.send``: ``produce``).
 
 Writes ``bench/results/profile-worker.txt``: the shares by area (``profile_areas``) of the
-samples that were neither the event loop waiting for the network nor the process's start-up
-(imports, class creation), then the top of the flat report (self time per function).
-Sampled wall time, not CPU, on a shared machine: shares, not seconds, are the figures.
+samples, then the top frames by self samples (the leaf of each stack).
 Run it with ``python -m bench --only worker_profile`` (it is not part of ``make bench``: the
 profiler slows the worker down, so its throughput is not a figure to compare).
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import subprocess
 import sys
 import uuid
@@ -31,13 +36,10 @@ from bench.worker import wait_ready
 from vigie.workers.http import WorkerNotReady
 from vigie.workers.launcher import WorkerProcess
 
-#: Where a function's self time is counted, by the path of its file (first match wins).
+#: Where a frame's self samples are counted, by its function and file (first match wins).
 AREAS: list[tuple[str, str]] = [
-    ("idle: event loop select", r"selectors\.py|select\b|epoll\.poll"),
-    # The profile covers the whole process: its start (imports, pydantic and dataclass
-    # class creation, TLS defaults) is reported apart, as the idle part is.
-    ("start-up", r"importlib|<built-in> compile$|^\S+ compile$|_create_fn|__build_class__"
-                 r"|DecoratorInfos|_compile_bytecode|set_default_verify_paths|<module>"),
+    ("librdkafka calls (produce, consume, transactions)",
+     r"vigie/workers/(transactions|fetcher)\.py"),
     ("socket calls (send, recv)", r"socket\.(send|recv)"),
     ("aiokafka producer (send, batches, partitioner)", r"aiokafka/producer|aiokafka/partitioner"),
     ("aiokafka consumer (fetch, records)", r"aiokafka/consumer|aiokafka/record"),
@@ -55,42 +57,25 @@ AREAS: list[tuple[str, str]] = [
 ]
 
 
-class ProfiledWorker(WorkerProcess):
-    """``python -m pyinstrument ... -m vigie worker``: the same worker, sampled."""
-
-    profile_path: Path = Path("profile-worker.txt")
-
-    def spawn(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "pyinstrument", "-r", "text", "-p", "flat=true",
-                 "-p", "color=false", "-p", "unicode=false", "-p", "show_all=true",
-                 "-i", "0.001", "-o", str(self.profile_path),
-                 "-m", "vigie", *self.command()],
-                env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.cwd)
-
-
-def areas(flat: str) -> dict[str, float]:
-    """Self time per area, in % of the non-idle samples (and the idle share of all)."""
+def areas(counts: dict[str, int]) -> dict[str, float]:
+    """Self samples per area, in % of all samples (``counts``: leaf frame -> samples)."""
     by: dict[str, float] = defaultdict(float)
-    for line in flat.splitlines():
-        m = re.match(r"\s*([\d.]+) (.*?)  (\S.*?)\s*$", line)
-        if not m:
-            continue
-        seconds, name, where = float(m.group(1)), m.group(2), m.group(3)
-        area = next((a for a, pat in AREAS if re.search(pat, f"{where} {name}")), "other")
-        by[area] += seconds
+    for frame, samples in counts.items():
+        area = next((a for a, pat in AREAS if re.search(pat, frame)), "other")
+        by[area] += samples
     total = sum(by.values())
-    idle = by.pop("idle: event loop select", 0.0)
-    start = by.pop("start-up", 0.0)
-    busy = total - idle - start
-    out = ({a: round(100 * s / busy, 1) for a, s in sorted(by.items(), key=lambda kv: -kv[1])}
-           if busy else {})
-    out["idle share of all samples"] = round(100 * idle / total, 1) if total else 0.0
-    out["start-up share of all samples"] = round(100 * start / total, 1) if total else 0.0
-    return out
+    return ({a: round(100 * n / total, 1) for a, n in sorted(by.items(), key=lambda kv: -kv[1])}
+            if total else {})
+
+
+def leaves(raw: str) -> dict[str, int]:
+    """Self samples per frame from py-spy's raw (collapsed) output: ``a;b;leaf count``."""
+    counts: dict[str, int] = defaultdict(int)
+    for line in raw.splitlines():
+        stack, _, n = line.rpartition(" ")
+        if stack and n.isdigit():
+            counts[stack.rsplit(";", 1)[-1]] += int(n)
+    return dict(counts)
 
 
 async def worker_profile(bench: Bench) -> dict[str, Any]:
@@ -99,33 +84,50 @@ async def worker_profile(bench: Bench) -> dict[str, Any]:
     ack_starts = await end_offsets(bench.settings, bench.ack_topics())
     settings = bench.worker_settings(app_id)
     out = RESULTS / "profile-worker.txt"
-    worker = ProfiledWorker(settings.model_copy(update={"partners": PARTNERS}),
-                            bench.workdir / f"{app_id}.log", supervise=False,
-                            loglevel="warning", cwd=settings.state_dir,
-                            metrics_port=listen_port())
-    worker.profile_path = out
+    raw = bench.workdir / f"{app_id}.pyspy.txt"
+    worker = WorkerProcess(settings.model_copy(update={"partners": PARTNERS}),
+                           bench.workdir / f"{app_id}.log", supervise=False,
+                           loglevel="warning", cwd=settings.state_dir,
+                           metrics_port=listen_port())
     worker.spawn()
+    spy: subprocess.Popen[bytes] | None = None
     try:
         with contextlib.suppress(WorkerNotReady):
             await wait_ready(worker, timeout=bench.args.timeout)
-        sample = Sampler([Proc(worker.process.pid)] if worker.process else [])
+        assert worker.process is not None
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+             str(worker.process.pid), "--rate", "200", "--format", "raw", "--nonblocking",
+             "--output", str(raw), "--duration", str(int(bench.args.window) + 5)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        sample = Sampler([Proc(worker.process.pid)])
         count = await count_outputs(bench.settings, ack_starts, bench.events,
                                     timeout=bench.args.timeout, window=bench.args.window,
                                     on_progress=sample.progress)
     finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes what it has and exits
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                spy.wait(timeout=30)
         worker.stop(timeout=120)
     summary = summarize(count, sample, peak_rss_mb=0.0)
     summary["profile"] = str(out.relative_to(ROOT))
-    if out.exists():
-        summary["profile_areas"] = areas(out.read_text())
-        keep_top(out, summary["profile_areas"])
+    if raw.exists():
+        counts = leaves(raw.read_text())
+        summary["profile_areas"] = areas(counts)
+        write_report(out, summary["profile_areas"], counts)
     return summary
 
 
-def keep_top(path: Path, shares: dict[str, float], lines: int = 120) -> None:
-    """The committed report: the areas, then the first ``lines`` functions by self time
-    (the whole flat list is thousands of lines of start-up and library frames)."""
-    text = path.read_text().splitlines()
-    head = ["Shares of the non-idle, non-start-up samples by area (bench/runs/worker_profile):",
-            *(f"  {area}: {share} %" for area, share in shares.items()), ""]
-    path.write_text("\n".join([*head, *text[:lines]]) + "\n")
+def write_report(path: Path, shares: dict[str, float], counts: dict[str, int],
+                 lines: int = 80) -> None:
+    """The committed report: the areas, then the first ``lines`` frames by self samples."""
+    total = sum(counts.values()) or 1
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:lines]
+    path.write_text("\n".join([
+        "py-spy samples of every thread of the worker, waiting threads left out "
+        "(bench/runs/worker_profile)",
+        f"samples: {sum(counts.values())}", "",
+        "Shares by area:", *(f"  {area}: {share} %" for area, share in shares.items()), "",
+        "Frames by self samples (% of all):",
+        *(f"  {100 * n / total:5.1f} %  {frame}" for frame, n in top)]) + "\n")
