@@ -189,6 +189,16 @@ def _registry_at(root: str) -> SchemaRegistry:
     return SchemaRegistry(Path(root))
 
 
+@lru_cache(maxsize=8)
+def _resolved_default(override: str | None) -> str:
+    """``default_schema_dir()`` resolved once per ``VIGIE_SCHEMA_DIR`` value: the codec asks
+    for the registry on every malformed record (``recover_event_id``), and resolving a path
+    is a ``realpath`` system call each time."""
+    return str(default_schema_dir().resolve())
+
+
 def get_registry(root: Path | None = None) -> SchemaRegistry:
     """The process-wide registry for ``root`` (default: ``default_schema_dir()``), cached."""
-    return _registry_at(str((root or default_schema_dir()).resolve()))
+    if root is None:
+        return _registry_at(_resolved_default(os.environ.get(SCHEMA_DIR_ENV)))
+    return _registry_at(str(root.resolve()))
