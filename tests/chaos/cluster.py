@@ -4,7 +4,8 @@ production cluster meets, each aimed at its target looked up first:
 
 * ``leader-kill``: SIGKILL of the broker leading the most input and output partitions;
 * ``coordinator-kill``: SIGKILL of the broker that coordinates the most of the workers'
-  transactional ids (FindCoordinator on ``<app_id>-route-<p>``), transactions open;
+  transactional ids (FindCoordinator on each running worker's
+  ``<app_id>-route-<instance>``), transactions open;
 * ``controller-kill``: SIGKILL of the active KRaft controller (DescribeQuorum);
 * ``rolling-restart``: every node stopped (controlled shutdown) and started in turn, the
   active controller last, each waited for until no partition is under-replicated (an
@@ -73,6 +74,8 @@ from vigie.kafka.follow import assigned
 from vigie.kafka.publish import publish_reference
 from vigie.reference.snapshot import ReferenceStore
 from vigie.settings import Settings
+from vigie.workers.supervisor import WORKER_ID_ENV
+from vigie.workers.transactions import transactional_id
 
 BROKER_FAULTS = ("leader-kill", "coordinator-kill", "controller-kill", "rolling-restart",
                  "two-down")
@@ -373,7 +376,8 @@ class ClusterChaos(Chaos):
                             "output partitions")
             self._down_and_up(fault, [target], down)
         elif fault.kind == "coordinator-kill":
-            ids = [f"{self.settings.app_id}-route-{p}" for p in range(self.settings.partitions)]
+            ids = [transactional_id(self.settings, w.extra_env[WORKER_ID_ENV])
+                   for w in self._alive()]
             coordinators = asyncio.run(transaction_coordinators(self.settings, ids))
             target, count = Counter(coordinators.values()).most_common(1)[0]
             fault.target = (f"node {target} coordinated {count} of {len(ids)} transactional "

@@ -48,6 +48,7 @@ from vigie.settings import Settings
 from vigie.simulation.feed import FeedMessage, make_event, scripted_day
 from vigie.workers.engine import key_partition
 from vigie.workers.launcher import WorkerProcess
+from vigie.workers.supervisor import WORKER_ID_ENV
 
 SAMPLE_PARTNERS = ("opac-oise", "oise-habitat", "clesence", "sa-hlm-oise")
 ROUTING = {AckStatus.ROUTED, AckStatus.REJECTED, AckStatus.EXPIRED, AckStatus.DUPLICATE}
@@ -327,7 +328,10 @@ class Chaos:
             settings=self.settings,
             log_path=self.workdir / f"worker-{self.started}.log", cwd=self.workdir,
             extra_env={# No escalation during the run: only routing outcomes are counted.
-                       "VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": "86400"},
+                       "VIGIE_ALERT_TAKEOVER_DELAY_SECONDS": "86400",
+                       # Its transactional id, <app_id>-route-<instance>, known to the
+                       # cluster faults (the coordinator to kill).
+                       WORKER_ID_ENV: f"chaos-{self.started}"},
         )
         worker.start(wait=False)
         self.workers.append(worker)
