@@ -13,8 +13,9 @@ A pass is planned in two steps, because whether incidents come depends on what w
    (``INCIDENT_SHARE`` records each).
 
 Then ``PassScheduler.admit`` runs the fetched records through the engine's processing in
-that order and stops taking incidents once the pass has used ``PASS_BUDGET_SECONDS``: an
-alert arriving meanwhile waits at most about that long (plus the commit) for its own pass.
+that order and stops taking incidents once the pass has used ``PASS_BUDGET_SECONDS``, or as
+soon as the engine says alerts arrived: the engine then takes them into the same pass, so an
+alert waits for the commit in progress, not for a pass to end.
 """
 
 from __future__ import annotations
@@ -32,14 +33,15 @@ from vigie.contracts import topics
 from vigie.contracts.enums import Lane
 
 #: Records taken per partner and pass. A pass costs about (shares x partners) x 150 µs of
-#: processing plus one transaction commit: this bounds how long an alert waits behind
-#: incidents (one pass) while keeping passes large enough for throughput.
+#: processing plus one transaction commit (tens of ms, whatever its size): large passes
+#: share the commit among more events. An alert does not wait for a pass to end: one
+#: arriving meanwhile stops its incidents and joins its commit (``PassScheduler.admit``).
 ALERT_SHARE = 16
-INCIDENT_SHARE = 64
+INCIDENT_SHARE = 256
 STATUS_SHARE = 400
-#: Processing time after which a pass takes no more incidents: an alert arriving meanwhile
-#: waits at most about this long (plus the commit) before its own pass.
-PASS_BUDGET_SECONDS = 0.1
+#: Processing time after which a pass takes no more incidents: bounds how long a pass
+#: keeps its records uncommitted (and so invisible to read_committed readers).
+PASS_BUDGET_SECONDS = 0.25
 #: Longest idle wait for input; a due alert deadline shortens it.
 IDLE_WAIT_MS = 500
 
