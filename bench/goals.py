@@ -68,4 +68,19 @@ def verdicts(r: dict[str, Any]) -> list[tuple[str, str, str, bool]]:
             q["cpu_us_per_event"] / max(w["cpu_us_per_event"], 1e-9),
             f"{q['cpu_us_per_event']:.0f} / {w['cpu_us_per_event']:.0f} µs", 1.0,
             "> 1 (worker cheaper)", True)
+    if "quix_alerts" in r and "alerts" in r:
+        q, w = r["quix_alerts"], r["alerts"]
+        add("quixstreams peer / worker, alert p99", alert_p99_ratio(q, w),
+            f"{'≥ ' if q.get('p99_lower_bound') else ''}{q['p99_ms']:.0f} / "
+            f"{w['p99_ms']:.0f} ms", 1.0, "> 1 (worker lower)", True)
     return out
+
+
+def alert_p99_ratio(peer: dict[str, Any], worker: dict[str, Any]) -> float:
+    """The peer's urgent-alert p99 over the worker's, same backlog and alerts: above 1 when
+    the worker's is lower. A peer p99 flagged as a lower bound (alerts never routed) keeps
+    the ratio a lower bound; a missing figure (NaN, null) gives 0, never a goal met."""
+    p, w = peer.get("p99_ms"), worker.get("p99_ms")
+    if p is None or w is None or p != p or w != w:
+        return 0.0
+    return float(p) / max(float(w), 1e-9)

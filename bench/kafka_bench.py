@@ -16,6 +16,8 @@ pointed at the offsets it must read:
                  events, sent → routed
 9. alerts        urgent alerts published slowly while 100,000 incidents      runs/alerts
                  wait in the backlog
+   quix_alerts   (on request) the same with the quixstreams peer in the      runs/peers
+                 worker's place
 10. flood        one partner's urgent alerts, first alone, then while        runs/flood
                  another partner floods its topics (incident backlog, alert
                  burst, oversized and malformed messages)
@@ -83,6 +85,7 @@ RUNS: list[tuple[str, Callable[[Bench], Awaitable[Any]]]] = [
 #: Runs made only when named in ``--only`` (not part of ``make bench``).
 ON_REQUEST: list[tuple[str, Callable[[Bench], Awaitable[Any]]]] = [
     ("worker_profile", worker_profile.worker_profile),
+    ("quix_alerts", peers.quix_alerts),
 ]
 
 
@@ -148,7 +151,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="follow-up national run: residences")
     parser.add_argument("--only", help="comma-separated runs: baseline,rd_baseline,inproc,"
                         "worker_1,quix,kip447,worker_2,latency,gateway,alerts,flood,followup_sink,"
-                        "followup_national,profile; on request only: worker_profile (partial "
+                        "followup_national,profile; on request only: worker_profile, "
+                        "quix_alerts (partial "
                         "results, no goals table)")
     parser.add_argument("--skip-profile", action="store_true")
     parser.add_argument("--peer-python", help="interpreter with quixstreams for the quix run "

@@ -78,6 +78,8 @@ def derive(r: dict[str, Any]) -> None:
         r["p99_ms"] = r["latency"]["p99_ms"]
     if "alerts" in r:
         r["alert_p99_ms"] = r["alerts"]["p99_ms"]
+    if "quix_alerts" in r:
+        r["quix_alert_p99_ms"] = r["quix_alerts"]["p99_ms"]
     if "flood" in r:
         r["flood_alert_p99_ratio"] = r["flood"]["p99_ratio"]
     if "worker_1" in r and "worker_2" in r:

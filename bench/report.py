@@ -69,6 +69,7 @@ def markdown(r: dict[str, Any]) -> str:
         f"{al['p99_ms']}{lb if al.get('p99_lower_bound') else ''} ({al['p99_created_ms']}) | "
         f"{al['max_ms']} | {al['alerts_routed']} / {al['alerts_sent']} (backlog left: "
         f"{al['backlog_left_at_end']:,}) |",
+        *quix_alert_lines(r),
         "",
         *flood_lines(r["flood"]),
         "",
@@ -79,6 +80,20 @@ def markdown(r: dict[str, Any]) -> str:
         lines.append(f"| {name} | {g['measured']} | {g['target']} | "
                      f"{'yes' if g['met'] else '**no**'} |")
     return "\n".join(lines) + "\n"
+
+
+def quix_alert_lines(r: dict[str, Any]) -> list[str]:
+    """The ``alerts`` row again for the quixstreams peer, when the run was made."""
+    if "quix_alerts" not in r:
+        return []
+    qa = r["quix_alerts"]
+    lb = " (lower bound)" if qa.get("p99_lower_bound") else ""
+    return [
+        f"| the same, in the quixstreams peer (checkpoint every {qa['commit_interval_s']:g} s) "
+        f"| {qa['p50_ms']} ({qa['p50_created_ms']}) | {qa['p95_ms']} | {qa['p99_ms']}{lb} "
+        f"({qa['p99_created_ms']}) | {qa['max_ms']} | {qa['alerts_routed']} / "
+        f"{qa['alerts_sent']} (backlog left: {qa['backlog_left_at_end']:,}) |",
+    ]
 
 
 def flood_lines(f: dict[str, Any]) -> list[str]:

@@ -31,7 +31,7 @@ def print_tables(r: dict[str, Any]) -> None:
                           f"{s['peak_rss_mb']:.0f}", f"{s['seconds']:.1f}",
                           f"{s['eps'] / base:.3f}" if base else "")
         console.print(table)
-    if "latency" in r or "alerts" in r:
+    if "latency" in r or "alerts" in r or "quix_alerts" in r:
         print_latency(r)
     if "flood" in r:
         print_flood(r["flood"])
@@ -61,6 +61,12 @@ def print_latency(r: dict[str, Any]) -> None:
         rows.append((f"alerts behind {al['backlog']:,} incidents", al,
                      f"{al['alerts_routed']}/{al['alerts_sent']} routed; "
                      f"backlog left {al['backlog_left_at_end']:,}"))
+    if "quix_alerts" in r:
+        qa = r["quix_alerts"]
+        rows.append((f"peer (quixstreams): alerts behind {qa['backlog']:,} incidents", qa,
+                     f"{qa['alerts_routed']}/{qa['alerts_sent']} routed; "
+                     f"backlog left {qa['backlog_left_at_end']:,}; checkpoint every "
+                     f"{qa['commit_interval_s']:g} s"))
     for name, run, note in rows:
         t2.add_row(name, *(f"{run[k]}" for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms")), note)
     console.print(t2)

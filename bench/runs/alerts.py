@@ -8,7 +8,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bench.kafka_io import Offsets, commit_group, count_outputs, end_offsets, publish_at_rate
@@ -17,15 +17,33 @@ from bench.session import Bench
 from bench.worker import start_worker, wait_ready
 from vigie.contracts import topics
 
+#: Starts the process measured, consuming as consumer group ``app_id`` (already committed at
+#: the run's offsets), and returns once it is ready, with the callable that stops it. A
+#: starter whose process never gets ready stops it before raising.
+Starter = Callable[[Bench, str], Awaitable[Callable[[], None]]]
 
-async def behind_backlog(bench: Bench) -> dict[str, Any]:
-    """Urgent alerts at ``--alert-rate`` while the incident backlog (segment B) drains."""
-    app_id = f"vigie-bench-alerts-{uuid.uuid4().hex[:6]}"
+
+async def start_vigie_worker(bench: Bench, app_id: str) -> Callable[[], None]:
+    """Vigie's worker (``python -m vigie worker``), ready once ``/readyz`` answers 200."""
+    worker = start_worker(bench.worker_settings(app_id), bench.workdir / f"{app_id}.log")
+    try:
+        await wait_ready(worker)
+    except BaseException:
+        worker.stop()
+        raise
+    return worker.stop
+
+
+async def behind_backlog(bench: Bench, start: Starter = start_vigie_worker,
+                         name: str = "alerts") -> dict[str, Any]:
+    """Urgent alerts at ``--alert-rate`` while the incident backlog (segment B) drains, in
+    the process ``start`` starts (Vigie's worker; the ``quix_alerts`` run: the peer)."""
+    app_id = f"vigie-bench-{name}-{uuid.uuid4().hex[:6]}"
     now_end = await end_offsets(bench.settings, bench.input_topics())
     starts = {tp: (bench.segment_b[tp] if "incidents" in tp.topic else off)
               for tp, off in now_end.items()}
     run = await alert_run(bench, app_id, starts, rate=bench.args.alert_rate,
-                          seconds=bench.args.alert_seconds, seed=4242)
+                          seconds=bench.args.alert_seconds, seed=4242, start=start)
     # Acks also cover the alerts themselves; what is left is the incident backlog.
     incidents_done = max(0, sum(run.pop("acks_at_window_end").values()) - run["alerts_sent"])
     del run["drained"], run["seconds_from_ready"], run["series_ms"]
@@ -36,8 +54,10 @@ async def behind_backlog(bench: Bench) -> dict[str, Any]:
 async def alert_run(bench: Bench, app_id: str, starts: Offsets, *, rate: float, seconds: float,
                     seed: int, partner: str | None = None,
                     on_output: Callable[[Any], None] | None = None,
-                    drained: Callable[[], bool] | None = None) -> dict[str, Any]:
-    """One fresh worker (group ``app_id``, starting at ``starts``) while urgent alerts
+                    drained: Callable[[], bool] | None = None,
+                    start: Starter = start_vigie_worker) -> dict[str, Any]:
+    """One fresh worker (group ``app_id``, starting at ``starts``; or whatever ``start``
+    starts, ready when it returns) while urgent alerts
     are published at ``rate``/s for ``seconds`` from ``partner``'s sites (all partners'
     if None): latency from publish to the routed copy on the unit alert topics.
 
@@ -64,10 +84,9 @@ async def alert_run(bench: Bench, app_id: str, starts: Offsets, *, rate: float, 
             on_output(record)
 
     limit = seconds + 15 + bench.args.timeout + 60
-    worker = start_worker(bench.worker_settings(app_id), bench.workdir / f"{app_id}.log")
+    stop_process = await start(bench, app_id)
     readers: list[asyncio.Task[Any]] = []
     try:
-        await wait_ready(worker)
         ready_at = time.time()
         await asyncio.sleep(1.0)  # past the first passes (as the latency run)
         sent: dict[bytes, float] = {}
@@ -97,7 +116,7 @@ async def alert_run(bench: Bench, app_id: str, starts: Offsets, *, rate: float, 
     finally:
         for task in readers:
             task.cancel()
-        worker.stop()
+        stop_process()
     visible = tail(routed.visible_ms, len(sent), waited_ms=waited_ms)
     created = tail(routed.created_ms, len(sent), waited_ms=waited_ms)
     return {

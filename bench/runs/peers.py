@@ -8,6 +8,8 @@
   (``bench/peer_quix.py``), its own consumer group at segment A's start. Run with
   ``--peer-python`` (default: ``.vigie/peer-venv``'s when it exists, else this interpreter),
   which must have the ``bench-peer`` extra.
+* ``quix_alerts``: the ``alerts`` run (bench/runs/alerts.py) with the peer in the worker's
+  place: urgent alerts behind the incident backlog, publish → routed copy committed.
 * ``kip447``: the one-transaction-per-pass prototype (``bench/rdkafka_loops.py kip447``):
   the same logic, one transactional librdkafka producer, every partition of a pass in one
   transaction with the group metadata. Not the engine: the lever, measured.
@@ -21,7 +23,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +33,9 @@ from aiokafka.admin import NewTopic
 
 from bench import ROOT
 from bench.inproc import PASSTHROUGH_TOPIC
-from bench.kafka_io import commit_group, count_outputs, end_offsets
+from bench.kafka_io import Offsets, commit_group, count_outputs, end_offsets
 from bench.rdkafka_loops import CHANGELOG_TOPIC
+from bench.runs.alerts import behind_backlog
 from bench.session import PARTNERS, Bench
 from bench.throughput import Proc, Sampler, summarize
 from vigie.kafka import clients
@@ -48,15 +53,73 @@ async def rd_baseline(bench: Bench) -> dict[str, Any]:
 async def quix(bench: Bench) -> dict[str, Any]:
     group = f"vigie-bench-quix-{uuid.uuid4().hex[:6]}"
     await commit_group(bench.settings, group, bench.segment_a)
-    python = bench.args.peer_python or sys.executable
-    cmd = [python, "-m", "bench.peer_quix", "--bootstrap", bench.bootstrap, "--group", group,
-           "--topics", json.dumps(bench.input_topics()), "--partners", json.dumps(PARTNERS),
-           "--state-dir", str(bench.workdir / group),
-           "--commit-interval", str(bench.args.quix_commit_interval),
-           "--partitions", str(bench.settings.partitions)]
-    result = await _measure(bench, cmd, bench.ack_topics(), exits=False)
+    result = await _measure(bench, quix_command(bench, group), bench.ack_topics(), exits=False)
     result["commit_interval_s"] = bench.args.quix_commit_interval
     return result
+
+
+def quix_command(bench: Bench, group: str) -> list[str]:
+    """The peer (bench/peer_quix.py) as consumer group ``group``, over every partner input
+    topic, with the interpreter that has quixstreams."""
+    python = bench.args.peer_python or sys.executable
+    return [python, "-m", "bench.peer_quix", "--bootstrap", bench.bootstrap, "--group", group,
+            "--topics", json.dumps(bench.input_topics()), "--partners", json.dumps(PARTNERS),
+            "--state-dir", str(bench.workdir / group),
+            "--commit-interval", str(bench.args.quix_commit_interval),
+            "--partitions", str(bench.settings.partitions)]
+
+
+async def quix_alerts(bench: Bench) -> dict[str, Any]:
+    """The ``alerts`` run (urgent alerts behind the incident backlog, segment B) with the
+    peer in the worker's place: the same offsets, alerts, reader and figures. The peer has
+    no urgent lane and makes its outputs visible at each checkpoint
+    (``--quix-commit-interval``), reported with the result."""
+    result = await behind_backlog(bench, start=start_quix, name="quix-alerts")
+    result["commit_interval_s"] = bench.args.quix_commit_interval
+    return result
+
+
+async def start_quix(bench: Bench, group: str, timeout: float = 90.0) -> Callable[[], None]:
+    """The peer in its own process, ready once it has produced its first output (an ack,
+    committed or not: it has its partitions and processes), as the worker's ``/readyz``
+    means it owns its partitions. Its outputs are the worker's: acks on the partner ack
+    topics, routed copies on the real unit topics."""
+    before = await end_offsets(bench.settings, bench.ack_topics())
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'services'}")
+    log = bench.workdir / f"{group}.log"
+    with log.open("wb") as err:
+        process = subprocess.Popen(quix_command(bench, group), env=env, cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=err)
+
+    def stop() -> None:
+        """SIGTERM (quixstreams closes its application), SIGKILL after 30 s."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    try:
+        deadline = time.monotonic() + timeout
+        while not outputs_moved(before, await end_offsets(bench.settings, bench.ack_topics())):
+            if process.poll() is not None:
+                raise RuntimeError(f"peer exited with {process.returncode}:\n"
+                                   f"{log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"peer produced nothing in {timeout:.0f}s:\n"
+                                   f"{log.read_text()[-3000:]}")
+            await asyncio.sleep(0.2)
+    except BaseException:
+        stop()
+        raise
+    return stop
+
+
+def outputs_moved(before: Offsets, now: Offsets) -> bool:
+    """Whether any partition's end offset went past where it was (a first output)."""
+    return any(off > before.get(tp, 0) for tp, off in now.items())
 
 
 async def kip447(bench: Bench) -> dict[str, Any]:
