@@ -55,6 +55,17 @@ OFFSET_BEHIND_STATE = Counter(
     "Take-overs where the group's committed offset lagged behind the restored state, which "
     "proves a later commit: the worker resumed after the state's record, not from the offset",
 )
+STABLE_OFFSETS_FALLBACK = Counter(
+    "vigie_stable_offsets_fallback",
+    "Take-overs whose stable offset fetch waited past STABLE_OFFSETS_WAIT_S (a transaction's "
+    "offsets pending well past the transaction timeout): the worker read the committed "
+    "offsets instead, checked against the restored state",
+)
+CHANGELOG_PENDING_ACCEPTED = Counter(
+    "vigie_changelog_pending_accepted",
+    "State restores that stopped at a changelog partition's last stable offset while a "
+    "transaction stayed pending there past RESTORE_PENDING_WAIT_S",
+)
 
 # -- reference data -------------------------------------------------------------------------
 # The timestamp is what Prometheus prefers (age = time() - it); the age gauge is computed at

@@ -175,8 +175,8 @@ class RoutingEngine:
             **{"group.id": f"{self.group_id}-alert-reader"})
         self._readers = Readers(Fetcher(self.consumer), Fetcher(self.alert_consumer),
                                 self.lanes.alerts)
-        rebalancer = Rebalancer(self.ownership, self.state, self.lanes, self._readers,
-                                self.alert_consumer, _stop_process)
+        rebalancer = Rebalancer(self.settings, self.ownership, self.state, self.lanes,
+                                self._readers, self.alert_consumer, _stop_process)
         self.transactions.start()
         self.consumer.subscribe(self.lanes.inputs, on_assign=rebalancer.on_assign,
                                 on_revoke=rebalancer.on_revoke, on_lost=rebalancer.on_lost)

@@ -19,12 +19,19 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from vigie import metrics
+from vigie.kafka import clients
+from vigie.settings import Settings
 from vigie.workers.fetcher import Fetcher
 from vigie.workers.scheduler import Lanes, Owned
 from vigie.workers.state import EventState
 from vigie.workers.transactions import CALL_TIMEOUT_S
 
 log = logging.getLogger("vigie.worker")
+
+#: How long a take-over waits for stable offsets before it reads the committed ones
+#: (``Rebalancer.committed_offsets``): past the transaction timeout and the broker's
+#: abort check interval (10 s each), so a legitimately pending transaction is resolved.
+STABLE_OFFSETS_WAIT_S = 30.0
 
 
 @dataclass
@@ -79,6 +86,7 @@ class Rebalancer:
 
     def __init__(
         self,
+        settings: Settings,
         ownership: Ownership,
         state: EventState,
         lanes: Lanes,
@@ -86,6 +94,7 @@ class Rebalancer:
         alert_consumer: Any,
         fail: Callable[[str], None],
     ) -> None:
+        self.settings = settings
         self.ownership = ownership
         self.state = state
         self.lanes = lanes
@@ -121,6 +130,40 @@ class Rebalancer:
         except Exception:
             self.fail("could not take the assigned partitions over")
 
+    def committed_offsets(self, consumer: Any, partitions: list[TopicPartition]
+                          ) -> dict[TopicPartition, int]:
+        """The group's committed offsets, stable ones: read_committed makes librdkafka set
+        ``require_stable``, and the broker makes the fetch wait while a previous owner's
+        transaction with offsets of these partitions is pending.
+
+        A transaction is aborted by the broker within its timeout (plus the broker's check
+        interval), so a wait past ``STABLE_OFFSETS_WAIT_S`` means offsets left pending by
+        the broker itself: seen on Kafka 4.4 after a broker crash, where a stable fetch
+        never returned again while a plain one answered at once. The worker then reads the
+        committed offsets without the stable flag (a second consumer, read_uncommitted) and
+        logs it; ``resume_offset`` still checks them against the restored state."""
+        from confluent_kafka import KafkaError, KafkaException
+        from confluent_kafka import TopicPartition as RdTopicPartition
+
+        wanted = [RdTopicPartition(tp.topic, tp.partition) for tp in partitions]
+        try:
+            found = consumer.committed(wanted, timeout=STABLE_OFFSETS_WAIT_S)
+        except KafkaException as exc:
+            if exc.args[0].code() != KafkaError._TIMED_OUT:
+                raise
+            log.error("stable offsets unavailable: reading the committed offsets without the "
+                      "stable flag", extra={"waited_s": STABLE_OFFSETS_WAIT_S,
+                                           "partitions": len(wanted)})
+            metrics.STABLE_OFFSETS_FALLBACK.inc()
+            plain = clients.rd_consumer(self.settings, **{
+                "group.id": self.settings.app_id, "isolation.level": "read_uncommitted",
+                "enable.auto.commit": False})
+            try:
+                found = plain.committed(wanted, timeout=CALL_TIMEOUT_S)
+            finally:
+                plain.close()
+        return {TopicPartition(c.topic, c.partition): c.offset for c in found}
+
     def take_over(self, consumer: Any, assigned: set[TopicPartition]) -> None:
         from confluent_kafka import TopicPartition as RdTopicPartition
 
@@ -132,11 +175,7 @@ class Rebalancer:
             log.error("input topics are not co-partitioned", extra={"topics": sorted(uneven)})
         new = sorted(numbers)
         started = time.monotonic()
-        # Stable offsets (read_committed: librdkafka sets require_stable): the broker makes
-        # this wait while a previous owner's transaction with these offsets is pending.
-        fetched = {TopicPartition(c.topic, c.partition): c.offset for c in consumer.committed(
-            [RdTopicPartition(tp.topic, tp.partition) for tp in sorted(assigned)],
-            timeout=CALL_TIMEOUT_S)}
+        fetched = self.committed_offsets(consumer, sorted(assigned))
         stable = time.monotonic()
         restored = self.state.restore(new)
         restored_at = time.monotonic()

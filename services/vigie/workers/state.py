@@ -20,6 +20,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError
 
+from vigie import metrics
 from vigie.contracts import topics
 from vigie.kafka import clients
 from vigie.pipeline.messages import EventRecord, Outbound
@@ -40,6 +41,10 @@ RESTORE_OPTIONS: dict[str, Any] = {
 #: How long a restore may wait for its partitions' end (a pending transaction resolves
 #: within the transaction timeout).
 RESTORE_TIMEOUT_S = 120.0
+#: How long a restore waits for a changelog transaction left pending before it takes the
+#: last stable offset as the end (the transaction timeout and the broker's abort check
+#: interval are 10 s each; see ``vigie.workers.rebalance.STABLE_OFFSETS_WAIT_S``).
+RESTORE_PENDING_WAIT_S = 30.0
 
 
 #: The changelog's JSON, compact; one encoder, not one per ``json.dumps`` call.
@@ -161,7 +166,8 @@ class EventState:
             consumer.assign([RdTopicPartition(self.changelog, p, OFFSET_BEGINNING)
                              for p in wanted])
             pending, at_end = set(wanted), set()
-            deadline = time.monotonic() + RESTORE_TIMEOUT_S
+            started = time.monotonic()
+            deadline = started + RESTORE_TIMEOUT_S
             while pending:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"changelog restore of partitions {sorted(pending)} "
@@ -180,6 +186,16 @@ class EventState:
                     count += 1
                 if at_end & pending:
                     done = self._log_ends(consumer, sorted(at_end & pending))
+                    if time.monotonic() - started > RESTORE_PENDING_WAIT_S:
+                        # Past the transaction timeout and the broker's abort check: the
+                        # broker left it pending; what read_committed reads is all there is.
+                        stuck = (at_end & pending) - done
+                        if stuck:
+                            log.error("a changelog transaction stays pending: restoring up "
+                                      "to its last stable offset",
+                                      extra={"partitions": sorted(stuck)})
+                            metrics.CHANGELOG_PENDING_ACCEPTED.inc()
+                        done |= stuck
                     pending -= done
         finally:
             consumer.close()
