@@ -32,6 +32,8 @@ log = logging.getLogger("vigie.worker")
 #: (``Rebalancer.committed_offsets``): past the transaction timeout and the broker's
 #: abort check interval (10 s each), so a legitimately pending transaction is resolved.
 STABLE_OFFSETS_WAIT_S = 30.0
+#: How long a take-over waits for the alerts already waiting on its partitions.
+ALERT_PRIME_S = 3.0
 
 
 @dataclass
@@ -164,6 +166,27 @@ class Rebalancer:
                 plain.close()
         return {TopicPartition(c.topic, c.partition): c.offset for c in found}
 
+    def prime_alerts(self, starts: dict[TopicPartition, int]) -> None:
+        """Alerts already waiting on the alert partitions just taken over are fetched before
+        the first pass (``ALERT_PRIME_S`` at most): the urgent lane's consumer starts
+        fetching only now, and the group consumer, whose incidents were being fetched
+        meanwhile, would otherwise fill the first passes before the alerts come in."""
+        from confluent_kafka import TopicPartition as RdTopicPartition
+
+        waiting = set()
+        for tp, start in starts.items():
+            _low, end = self.alert_consumer.get_watermark_offsets(
+                RdTopicPartition(tp.topic, tp.partition), timeout=CALL_TIMEOUT_S)
+            if end > start:
+                waiting.add(tp)
+        deadline = time.monotonic() + ALERT_PRIME_S
+        while waiting and time.monotonic() < deadline:
+            self.readers.alerts.fill(0.05)
+            waiting = {tp for tp in waiting if not self.readers.alerts.buffered([tp])}
+        if waiting:
+            log.warning("alerts waiting on taken-over partitions not fetched yet",
+                        extra={"partitions": len(waiting)})
+
     def take_over(self, consumer: Any, assigned: set[TopicPartition]) -> None:
         from confluent_kafka import TopicPartition as RdTopicPartition
 
@@ -205,6 +228,7 @@ class Rebalancer:
         self.readers.group.reset({tp: o for tp, o in starts.items() if tp not in set(alerts)})
         self.readers.alerts.reset({tp: starts[tp] for tp in alerts})
         own.committed.update(starts)
+        self.prime_alerts({tp: starts[tp] for tp in alerts})
         own.owned = owned
         total = max(owned.partition_counts.values(), default=0)
         own.share = min(1.0, len(numbers) / total) if total else 1.0
