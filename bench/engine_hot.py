@@ -1,12 +1,12 @@
 """The worker's per-record path without Kafka: ``python -m bench.engine_hot``.
 
 ``RoutingEngine._process`` (the partitioning check, the intake, the state and its changelog
-record, the producer's partitioner for each output without a partition, the metrics once
-"committed") over a scripted day of the realistic mix (malformed,
+record, the metrics once "committed"; the outputs' partitioning is librdkafka's, in C, since
+the engine moved to it) over a scripted day of the realistic mix (malformed,
 duplicates, follow-ups, expired as in ``bench``), each record on its key's partition of 4,
 then the counting that follows a commit. No broker, no aiokafka send: the figure is the
 engine's and the logic's own CPU per input (best of ``--repeat``), which the worker adds to
-aiokafka's fetch and produce costs. ``--profile out.txt`` writes pyinstrument's flat report.
+librdkafka's fetch and produce costs. ``--profile out.txt`` writes pyinstrument's flat report.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services"))
 
@@ -32,22 +31,6 @@ from vigie.workers.engine import RoutingEngine
 from vigie.workers.transactions import Pass
 
 PARTITIONS = 4
-ALL = list(range(PARTITIONS))
-
-
-def _producer_partitioner() -> Any:
-    """What the producers partition with: Vigie's (cached murmur2) where the tree has it,
-    aiokafka's default otherwise (the tree before it, for A/B runs)."""
-    try:
-        from vigie.kafka.partitioning import partitioner
-    except ImportError:
-        from aiokafka.partitioner import DefaultPartitioner
-
-        return DefaultPartitioner()
-    return partitioner
-
-
-PRODUCER_PARTITIONER = _producer_partitioner()
 
 
 def records(events: int, seed: int) -> list[ConsumerRecord]:
@@ -77,9 +60,6 @@ def run_once(feed: list[ConsumerRecord]) -> tuple[float, int]:
             engine._process(record, passes[record.partition])
         for work in passes.values():
             outputs += len(work.outbound)
-            for out in work.outbound:  # as aiokafka's send does for an unset partition
-                if out.partition is None:
-                    PRODUCER_PARTITIONER(out.key, ALL, ALL)
             for count in work.counted:
                 count()
     return (time.process_time() - start) / len(feed) * 1e6, outputs
