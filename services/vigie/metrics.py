@@ -46,9 +46,16 @@ REFERENCE_UPDATES = Counter(
 WORKER_READY = Gauge("vigie_worker_ready", "1 once reference data and tables are loaded")
 PASS_COMMIT = Histogram(
     "vigie_pass_commit_seconds",
-    "Time to commit one pass's Kafka transactions (one per partition number, in parallel): "
-    "what an alert fetched during a pass waits for, on top of the pass itself",
+    "Time to commit one pass's Kafka transaction (its offsets, then the commit): what an "
+    "alert fetched during a pass waits for, on top of the pass itself",
     buckets=LATENCY_BUCKETS,
+)
+GC_PAUSE = Histogram(
+    "vigie_gc_pause_seconds",
+    "Pauses of Python's cyclic garbage collector, by generation: a full collection walks the "
+    "whole heap unless the worker settles it (vigie.workers.heap, gc_settle_interval_seconds)",
+    ["generation"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
 OFFSET_BEHIND_STATE = Counter(
     "vigie_offset_behind_state",

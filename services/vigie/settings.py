@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import PositiveFloat, PositiveInt, SecretStr, model_validator
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The repository root when running from a checkout (services/vigie/settings.py -> ../..).
@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     #: header. An output above it is never sent: its input is dead-lettered instead, so one
     #: message can never make a transaction fail (and the worker crash-loop) forever.
     max_output_bytes: int = 1_000_000
+    #: How often a worker settles its heap between two passes (a collection of what is new,
+    #: then ``gc.freeze()``), so that the collector's pauses stay short as the event state
+    #: grows (``vigie.workers.heap``). 0 leaves the collector's own policy.
+    gc_settle_interval_seconds: NonNegativeFloat = 1.0
 
     @model_validator(mode="after")
     def _partners_from_the_registry(self) -> Settings:

@@ -70,6 +70,7 @@ from vigie.reference.snapshot import ReferenceStore
 from vigie.routing.chain import RoutingContext
 from vigie.settings import Settings
 from vigie.workers.fetcher import Fetched, Fetcher
+from vigie.workers.heap import HeapKeeper, observe_gc_pauses
 from vigie.workers.rebalance import Ownership, Readers, Rebalancer
 from vigie.workers.scheduler import (
     ALERT_SHARE,
@@ -145,6 +146,8 @@ class RoutingEngine:
         self.ownership = Ownership()
         self._stopping = threading.Event()
         self._alert_check = 0.0
+        self.heap = HeapKeeper(settings.gc_settle_interval_seconds)
+        self._settled_generation = -1
 
     @property
     def committed(self) -> dict[TopicPartition, int]:
@@ -178,6 +181,7 @@ class RoutingEngine:
         rebalancer = Rebalancer(self.settings, self.ownership, self.state, self.lanes,
                                 self._readers, self.alert_consumer, _stop_process)
         self.transactions.start()
+        observe_gc_pauses()
         self.consumer.subscribe(self.lanes.inputs, on_assign=rebalancer.on_assign,
                                 on_revoke=rebalancer.on_revoke, on_lost=rebalancer.on_lost)
         try:
@@ -201,6 +205,11 @@ class RoutingEngine:
         if self.ownership.rebalancing or not self._owned.all:
             readers.group.fill(IDLE_WAIT_MS / 1000)
             return
+        if self._settled_generation != self.ownership.generation:
+            # A take-over restored state: settle it at once (its pause is small beside the
+            # restore), so that no later collection walks it (vigie.workers.heap).
+            self._settled_generation = self.ownership.generation
+            self.heap.settle()
         if not readers.group.buffered() and not readers.alerts.buffered():
             self._wait_for_input()
             if self.ownership.rebalancing:
@@ -227,6 +236,8 @@ class RoutingEngine:
         self._escalate_due(passes)
         if passes:
             self._commit(passes)
+        # Between two passes, after the commit: a pause here delays no processed record.
+        self.heap.maybe_settle()
 
     def _settle(self, admitted: Admitted[Fetched], batch: dict[TopicPartition, list[Fetched]],
                 passes: dict[int, Pass]) -> None:
